@@ -1,0 +1,119 @@
+/*
+ * alloc.c: the accounting allocator (see alloc.h for the invariants).
+ *
+ * It wraps the C library's malloc/realloc/free, keeps the figures exact from
+ * the sizes its callers pass back, and refuses growth past the budget or
+ * when the fault-injection hook fires. It never aborts and never prints.
+ */
+#include "core/alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void mw_alloc_init(mw_alloc *a)
+{
+    memset(a, 0, sizeof *a);
+    a->last_error = MW_OK;
+}
+
+/* Decides whether a request growing the live total by `growth` bytes may
+ * proceed; counts it and records the reason when it may not. */
+static int alloc_admit(mw_alloc *a, size_t growth)
+{
+    a->n_allocs++;
+    if (a->fail_countdown != 0) {
+        if (--a->fail_countdown == 0) {
+            if (a->fail_sticky)
+                a->fail_countdown = 1;
+            a->n_failed++;
+            a->last_error = MW_ENOMEM;
+            return 0;
+        }
+    }
+    if (a->budget != 0 && (growth > a->budget || a->current > a->budget - growth)) {
+        a->n_failed++;
+        a->last_error = MW_EBUDGET;
+        return 0;
+    }
+    return 1;
+}
+
+static void alloc_charge(mw_alloc *a, mw_domain d, size_t old_size, size_t new_size)
+{
+    a->current = a->current - old_size + new_size;
+    a->domain_bytes[d] = a->domain_bytes[d] - old_size + new_size;
+    if (a->current > a->peak)
+        a->peak = a->current;
+    if (a->domain_bytes[d] > a->domain_peak[d])
+        a->domain_peak[d] = a->domain_bytes[d];
+}
+
+void *mw_alloc_malloc(mw_alloc *a, mw_domain d, size_t size)
+{
+    return mw_alloc_realloc(a, d, NULL, 0, size);
+}
+
+void *mw_alloc_realloc(mw_alloc *a, mw_domain d, void *p, size_t old_size,
+                       size_t new_size)
+{
+    if (p == NULL)
+        old_size = 0;
+    if (new_size == 0) {
+        mw_alloc_free(a, d, p, old_size);
+        return NULL;
+    }
+    if (new_size > old_size && !alloc_admit(a, new_size - old_size))
+        return NULL;
+    void *q = realloc(p, new_size);
+    if (q == NULL) {
+        if (new_size <= old_size)
+            return p;   /* a shrink the C library refused: keep the block */
+        a->n_failed++;
+        a->last_error = MW_ENOMEM;
+        return NULL;
+    }
+    alloc_charge(a, d, old_size, new_size);
+    return q;
+}
+
+void mw_alloc_free(mw_alloc *a, mw_domain d, void *p, size_t size)
+{
+    if (p == NULL)
+        return;
+    free(p);
+    alloc_charge(a, d, size, 0);
+}
+
+void *mw_alloc_lua(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    mw_alloc *a = ud;
+    /* With ptr NULL, Lua passes the kind of object in osize, not a size. */
+    if (ptr == NULL)
+        osize = 0;
+    if (nsize == 0) {
+        mw_alloc_free(a, MW_DOMAIN_LUA, ptr, osize);
+        return NULL;
+    }
+    return mw_alloc_realloc(a, MW_DOMAIN_LUA, ptr, osize, nsize);
+}
+
+mw_status mw_alloc_set_budget(mw_alloc *a, size_t budget)
+{
+    if (budget != 0 && budget < a->current)
+        return MW_EINVAL;
+    a->budget = budget;
+    return MW_OK;
+}
+
+void mw_alloc_fail_nth(mw_alloc *a, uint64_t n, int sticky)
+{
+    a->fail_countdown = n;
+    a->fail_sticky = sticky != 0;
+}
+
+void mw_alloc_reset_peak(mw_alloc *a)
+{
+    a->peak = a->current;
+    for (int d = 0; d < MW_DOMAIN_COUNT; d++)
+        a->domain_peak[d] = a->domain_bytes[d];
+}

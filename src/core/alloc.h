@@ -1,0 +1,80 @@
+/*
+ * alloc.h: the accounting allocator, the single source of truth for memory.
+ *
+ * Every byte the runtime allocates goes through one mw_alloc: the native
+ * heap's objects and buffers (domain NATIVE) and, as its lua_Alloc, the Lua
+ * state's own heap (domain LUA). Sizes are passed back on free and realloc
+ * (as Lua does), so the figures are exact without a per-block header.
+ *
+ * Invariants: `current` is the sum of the sizes of the live blocks, and
+ * `domain_bytes` splits it by domain; `peak` is the largest `current` seen
+ * since init or the last mw_alloc_reset_peak.
+ *
+ * Failure: a growing allocation fails (returns NULL, sets last_error) when
+ * it would take `current` above a non-zero `budget`, when the system
+ * allocator fails, or when the test hook says so. Shrinking and freeing
+ * never fail, as Lua requires of its allocator.
+ *
+ * The allocator is not thread-safe: one per runtime, used by one thread.
+ */
+#ifndef MW_ALLOC_H
+#define MW_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moonwatch.h"
+
+typedef enum mw_domain {
+    MW_DOMAIN_LUA = 0,
+    MW_DOMAIN_NATIVE = 1,
+    MW_DOMAIN_COUNT
+} mw_domain;
+
+typedef struct mw_alloc {
+    size_t current;                       /* live bytes, all domains */
+    size_t peak;                          /* highest `current` seen */
+    size_t domain_bytes[MW_DOMAIN_COUNT]; /* live bytes per domain */
+    size_t domain_peak[MW_DOMAIN_COUNT];  /* highest per-domain figure */
+    size_t budget;                        /* 0: no budget */
+    uint64_t n_allocs;                    /* growing requests, all domains */
+    uint64_t n_failed;                    /* growing requests refused */
+    mw_status last_error;                 /* why the last refusal happened */
+    /* Test hook: when fail_countdown is non-zero, the request that takes
+     * it to zero fails; with fail_sticky, every later request fails too. */
+    uint64_t fail_countdown;
+    int fail_sticky;
+} mw_alloc;
+
+/* Initialises a with zero figures, no budget and the test hook off. */
+void mw_alloc_init(mw_alloc *a);
+
+/* Returns a block of `size` bytes charged to domain d, or NULL on failure.
+ * A request for 0 bytes returns NULL without failing. */
+void *mw_alloc_malloc(mw_alloc *a, mw_domain d, size_t size);
+
+/* Resizes block p of old_size bytes (p may be NULL with old_size 0) to
+ * new_size bytes. On failure returns NULL and p is untouched. A new_size of
+ * 0 frees p and returns NULL. */
+void *mw_alloc_realloc(mw_alloc *a, mw_domain d, void *p, size_t old_size,
+                       size_t new_size);
+
+/* Frees block p of `size` bytes (p may be NULL). */
+void mw_alloc_free(mw_alloc *a, mw_domain d, void *p, size_t size);
+
+/* The lua_Alloc for a Lua state whose heap is accounted by ud, an mw_alloc:
+ * lua_newstate(mw_alloc_lua, a). */
+void *mw_alloc_lua(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/* Sets the budget in bytes (0: none). Returns MW_EINVAL, changing nothing,
+ * if the budget is below what is already allocated. */
+mw_status mw_alloc_set_budget(mw_alloc *a, size_t budget);
+
+/* Test hook: the n-th growing request from now fails (n >= 1); with sticky
+ * non-zero, every request after it fails too. n == 0 turns the hook off. */
+void mw_alloc_fail_nth(mw_alloc *a, uint64_t n, int sticky);
+
+/* Starts a new peak measurement from the current figures. */
+void mw_alloc_reset_peak(mw_alloc *a);
+
+#endif /* MW_ALLOC_H */

@@ -1,0 +1,73 @@
+/*
+ * heap.h: the native heap: object allocation, per-type accounting, and the
+ * collector's state, hanging off one mw_alloc.
+ *
+ * One heap per runtime; nothing here is global, so several heaps live in
+ * one process, each used by one thread at a time. The heap never holds a
+ * Lua value.
+ *
+ * Every block a type allocates, the object itself and its buffers, goes
+ * through mw_heap_malloc/realloc/free with the type named, so the figures
+ * per type (live objects, bytes) are exact.
+ */
+#ifndef MW_HEAP_H
+#define MW_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/alloc.h"
+#include "core/gc.h"
+#include "core/object.h"
+
+/* Types beyond this many share the last slot of the statistics. */
+#define MW_HEAP_MAX_TYPES 32
+
+typedef struct mw_type_stats {
+    const mw_type *type;     /* NULL: slot unused */
+    size_t count;            /* live objects */
+    size_t bytes;            /* live bytes: objects and their buffers */
+} mw_type_stats;
+
+struct mw_heap {
+    mw_alloc *alloc;         /* borrowed: outlives the heap */
+    mw_gc gc;
+    mw_type_stats types[MW_HEAP_MAX_TYPES];
+    uint64_t hash_seed;      /* per heap, so hash order differs by run */
+    unsigned dealloc_depth;  /* nesting of mw_object_dealloc */
+    mw_gchead *trash;        /* containers whose free was deferred */
+};
+
+/* Returns a new, empty heap accounted by alloc (borrowed: alloc must
+ * outlive it), or NULL if memory runs out. */
+mw_heap *mw_heap_new(mw_alloc *alloc);
+
+/* Frees every object still in the heap and the heap itself. Objects still
+ * referenced are freed anyway, their owners' references left dangling, so
+ * call it only when nothing uses the heap. Returns the number of objects
+ * that had to be freed that way (leaked references or uncollectable). */
+size_t mw_heap_destroy(mw_heap *heap);
+
+/* Returns a new reference to a zeroed object of type t, with count 1,
+ * not yet tracked by the collector, or NULL on allocation failure (the
+ * reason in heap->alloc->last_error). */
+mw_object *mw_object_new(mw_heap *heap, const mw_type *t);
+
+/* As mw_object_new for a type whose objects vary in size (a varsize type):
+ * the object gets `size` bytes (at least t->size), zeroed. */
+mw_object *mw_object_new_var(mw_heap *heap, const mw_type *t, size_t size);
+
+/* Allocates, resizes and frees buffers owned by an object of type t,
+ * charged to that type. Same contract as mw_alloc_malloc/realloc/free. */
+void *mw_heap_malloc(mw_heap *heap, const mw_type *t, size_t size);
+void *mw_heap_realloc(mw_heap *heap, const mw_type *t, void *p,
+                      size_t old_size, size_t new_size);
+void mw_heap_free(mw_heap *heap, const mw_type *t, void *p, size_t size);
+
+/* The statistics slot of type t (created on first use). Never NULL. */
+mw_type_stats *mw_heap_type_stats(mw_heap *heap, const mw_type *t);
+
+/* Status of the last failed allocation (MW_ENOMEM or MW_EBUDGET). */
+mw_status mw_heap_last_error(const mw_heap *heap);
+
+#endif /* MW_HEAP_H */

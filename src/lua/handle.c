@@ -1,0 +1,179 @@
+/*
+ * handle.c: handles, their cache and their shared metamethods (see
+ * handle.h).
+ *
+ * Invariant: while a handle is live (obj != NULL) it owns one reference
+ * and the cache maps the object's address to it. Releasing removes the
+ * cache entry before dropping the reference, so a new object at the same
+ * address never finds a stale handle; Lua clears weak values of collected
+ * handles before running their __gc, so __gc need not.
+ */
+#include "lua/handle.h"
+
+#include <string.h>
+
+/* Metatables of handle classes carry this key (its address), which no
+ * script can forge, so any moonwatch handle is recognised in one lookup. */
+static const char handle_key = 'H';
+
+mw_handle *mw_lua_test_handle(lua_State *L, int idx)
+{
+    mw_handle *h = lua_touserdata(L, idx);
+    if (h == NULL || lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx))
+        return NULL;
+    int is_handle = lua_rawgetp(L, -1, &handle_key) != LUA_TNIL;
+    lua_pop(L, 2);
+    return is_handle ? h : NULL;
+}
+
+static void handle_uncache(lua_State *L, mw_lua_state *st, mw_handle *h)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, st->cache_ref);
+    if (lua_rawgetp(L, -1, h->obj) == LUA_TUSERDATA && lua_touserdata(L, -1) == h) {
+        lua_pushnil(L);
+        lua_rawsetp(L, -3, h->obj);
+    }
+    lua_pop(L, 2);
+}
+
+void mw_lua_release(lua_State *L, mw_lua_state *st, mw_handle *h)
+{
+    if (h->obj == NULL)
+        return;
+    mw_object *o = h->obj;
+    handle_uncache(L, st, h);
+    h->obj = NULL;
+    if (st->heap != NULL)
+        mw_decref(st->heap, o);
+}
+
+/* Pushes a handle of class t holding nothing yet. */
+mw_handle *mw_lua_new_handle(lua_State *L, mw_lua_state *st, const mw_type *t)
+{
+    (void)st;
+    mw_handle *h = lua_newuserdatauv(L, sizeof *h, 1);
+    h->obj = NULL;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, t) != LUA_TTABLE)
+        luaL_error(L, "moonwatch: no handle class for type '%s'", t->name);
+    lua_setmetatable(L, -2);
+    return h;
+}
+
+void mw_lua_bind(lua_State *L, mw_lua_state *st, mw_handle *h, mw_object *o)
+{
+    h->obj = o;
+    /* The handle owns o from here on, so if recording it in the cache
+     * raises, its __gc still releases o: nothing leaks. */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, st->cache_ref);
+    lua_pushvalue(L, -2);
+    lua_rawsetp(L, -2, o);
+    lua_pop(L, 1);
+}
+
+void mw_lua_push_object(lua_State *L, mw_lua_state *st, mw_object *o)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, st->cache_ref);
+    int found = lua_rawgetp(L, -1, o) == LUA_TUSERDATA;
+    lua_remove(L, -2);
+    if (found)
+        return;
+    lua_pop(L, 1);
+    mw_handle *h = mw_lua_new_handle(L, st, o->type);
+    mw_incref(o);
+    mw_lua_bind(L, st, h, o);
+}
+
+mw_object *mw_lua_check_object(lua_State *L, int idx, const mw_type *t)
+{
+    mw_handle *h = lua_touserdata(L, idx);
+    int ok = 0;
+    if (h != NULL && lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, t);
+        ok = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    if (!ok) {
+        luaL_typeerror(L, idx, t->name);
+        return NULL;
+    }
+    if (h->obj == NULL)
+        luaL_error(L, "attempt to use a released %s", t->name);
+    return h->obj;
+}
+
+static int handle_release(lua_State *L)
+{
+    mw_lua_state *st = mw_lua_upstate(L);
+    mw_handle *h = mw_lua_test_handle(L, 1);
+    if (h == NULL)
+        return luaL_typeerror(L, 1, "moonwatch object");
+    mw_lua_release(L, st, h);
+    return 0;
+}
+
+static int handle_gc(lua_State *L)
+{
+    mw_lua_state *st = mw_lua_upstate(L);
+    mw_handle *h = lua_touserdata(L, 1);
+    if (h != NULL && h->obj != NULL) {
+        mw_object *o = h->obj;
+        h->obj = NULL;
+        if (st->heap != NULL)
+            mw_decref(st->heap, o);
+    }
+    return 0;
+}
+
+static int handle_tostring(lua_State *L)
+{
+    mw_handle *h = lua_touserdata(L, 1);
+    luaL_getmetafield(L, 1, "__name");
+    const char *name = lua_tostring(L, -1);
+    if (name != NULL && strncmp(name, "moonwatch.", 10) == 0)
+        name += 10;
+    if (h == NULL || h->obj == NULL)
+        lua_pushfstring(L, "%s (released)", name ? name : "object");
+    else
+        lua_pushfstring(L, "%s: %p", name ? name : "object", (void *)h->obj);
+    return 1;
+}
+
+void mw_lua_newclass(lua_State *L, mw_lua_state *st, const mw_type *t,
+                     const luaL_Reg *meta, const luaL_Reg *methods,
+                     lua_CFunction index_fn)
+{
+    /* The type's statistics slot exists from now on, so mw.mem.stats()
+     * lists the type (with count 0) before its first object. */
+    mw_heap_type_stats(st->heap, t);
+    lua_createtable(L, 0, 12);
+    lua_pushfstring(L, "moonwatch.%s", t->name);
+    lua_setfield(L, -2, "__name");
+    lua_pushboolean(L, 1);
+    lua_rawsetp(L, -2, &handle_key);
+
+    static const luaL_Reg defaults[] = {
+        {"__gc", handle_gc},
+        {"__close", handle_release},
+        {"__tostring", handle_tostring},
+        {NULL, NULL}
+    };
+    mw_lua_setfuncs(L, st, defaults);
+    if (meta != NULL)
+        mw_lua_setfuncs(L, st, meta);
+
+    lua_createtable(L, 0, 8);
+    static const luaL_Reg base_methods[] = {
+        {"release", handle_release},
+        {NULL, NULL}
+    };
+    mw_lua_setfuncs(L, st, base_methods);
+    if (methods != NULL)
+        mw_lua_setfuncs(L, st, methods);
+    if (index_fn != NULL) {
+        lua_pushlightuserdata(L, st);
+        lua_insert(L, -2);
+        lua_pushcclosure(L, index_fn, 2);
+    }
+    lua_setfield(L, -2, "__index");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, t);
+}

@@ -1,0 +1,80 @@
+/*
+ * moonwatch.c: luaopen_moonwatch, the module table that scripts see as
+ * `mw`.
+ *
+ * It creates (or finds) the module state, registers the handle classes
+ * and assembles the sub-tables. Opening the module twice in one Lua state
+ * returns tables over the same heap.
+ */
+#include "moonwatch.h"
+
+#include "lua/handle.h"
+#include "lua/l_gc.h"
+#include "lua/l_list.h"
+#include "lua/l_map.h"
+#include "lua/l_mem.h"
+#include "lua/state.h"
+#include "types/str.h"
+
+/* mw.release(obj): drops obj's reference now, like obj:release(); also
+ * for maps whose keys shadow the method. */
+static int mw_release(lua_State *L)
+{
+    mw_lua_state *st = mw_lua_upstate(L);
+    mw_handle *h = mw_lua_test_handle(L, 1);
+    if (h == NULL)
+        return luaL_typeerror(L, 1, "moonwatch object");
+    mw_lua_release(L, st, h);
+    return 0;
+}
+
+/* mw.isreleased(obj): whether obj's handle was released. */
+static int mw_isreleased(lua_State *L)
+{
+    mw_handle *h = mw_lua_test_handle(L, 1);
+    if (h == NULL)
+        return luaL_typeerror(L, 1, "moonwatch object");
+    lua_pushboolean(L, h->obj == NULL);
+    return 1;
+}
+
+/* mw.type(v): "list", "map", ... for a moonwatch object, else nil. */
+static int mw_typeof(lua_State *L)
+{
+    mw_handle *h = mw_lua_test_handle(L, 1);
+    if (h == NULL) {
+        lua_pushnil(L);
+        return 1;
+    }
+    luaL_getmetafield(L, 1, "__name");
+    const char *name = lua_tostring(L, -1);
+    lua_pushstring(L, name != NULL ? name + sizeof("moonwatch.") - 1 : "?");
+    return 1;
+}
+
+int luaopen_moonwatch(lua_State *L)
+{
+    mw_lua_state *st = mw_lua_state_open(L);
+    mw_heap_type_stats(st->heap, &mw_str_type);
+    lua_createtable(L, 0, 12);
+
+    mw_lua_open_list(L, st);
+    lua_setfield(L, -2, "list");
+    mw_lua_open_map(L, st);
+    lua_setfield(L, -2, "map");
+    mw_lua_open_gc(L, st);
+    lua_setfield(L, -2, "gc");
+    mw_lua_open_mem(L, st);
+    lua_setfield(L, -2, "mem");
+
+    static const luaL_Reg funcs[] = {
+        {"release", mw_release},
+        {"isreleased", mw_isreleased},
+        {"type", mw_typeof},
+        {NULL, NULL}
+    };
+    mw_lua_setfuncs(L, st, funcs);
+    lua_pushliteral(L, MW_VERSION);
+    lua_setfield(L, -2, "version");
+    return 1;
+}

@@ -1,0 +1,79 @@
+/*
+ * state.c: creation and teardown of the module state (see state.h).
+ */
+#include "lua/state.h"
+
+#include <string.h>
+
+/* Registry key of the state userdata: the address of this constant. */
+static const char state_key = 'S';
+
+static int state_gc(lua_State *L)
+{
+    mw_lua_state *st = lua_touserdata(L, 1);
+    if (st->heap != NULL) {
+        mw_heap_destroy(st->heap);
+        st->heap = NULL;
+    }
+    return 0;
+}
+
+mw_lua_state *mw_lua_state_open(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &state_key) == LUA_TUSERDATA) {
+        mw_lua_state *st = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        return st;
+    }
+    lua_pop(L, 1);
+
+    mw_lua_state *st = lua_newuserdatauv(L, sizeof *st, 0);
+    memset(st, 0, sizeof *st);
+    st->cache_ref = LUA_NOREF;
+    void *ud = NULL;
+    if (lua_getallocf(L, &ud) == mw_alloc_lua) {
+        st->alloc = ud;
+    } else {
+        mw_alloc_init(&st->own_alloc);
+        st->alloc = &st->own_alloc;
+    }
+    /* The metatable (and so the finalizer) goes on before the heap exists:
+     * nothing can leak between the two steps. */
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, state_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushliteral(L, "moonwatch.state");
+    lua_setfield(L, -2, "__name");
+    lua_setmetatable(L, -2);
+    st->heap = mw_heap_new(st->alloc);
+    if (st->heap == NULL)
+        mw_lua_status_error(L, st->alloc->last_error);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &state_key);
+
+    lua_createtable(L, 0, 0);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    st->cache_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return st;
+}
+
+int mw_lua_status_error(lua_State *L, mw_status status)
+{
+    return luaL_error(L, "%s", mw_strerror(status));
+}
+
+size_t mw_lua_heap_bytes(lua_State *L, const mw_lua_state *st)
+{
+    if (st->alloc != &st->own_alloc)
+        return st->alloc->domain_bytes[MW_DOMAIN_LUA];
+    return (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024u
+           + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
+}
+
+void mw_lua_setfuncs(lua_State *L, mw_lua_state *st, const luaL_Reg *funcs)
+{
+    lua_pushlightuserdata(L, st);
+    luaL_setfuncs(L, funcs, 1);
+}

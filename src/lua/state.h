@@ -1,0 +1,49 @@
+/*
+ * state.h: the per-Lua-state data of the moonwatch module.
+ *
+ * One mw_lua_state per Lua state, created by luaopen_moonwatch and kept in
+ * a full userdata in the registry; its __gc destroys the native heap when
+ * the Lua state closes, after every handle's __gc (it is the oldest
+ * finalizable object, and Lua finalizes newest first). Every C function of
+ * the module gets it as upvalue 1.
+ *
+ * When the Lua state was created with mw_alloc_lua, the heap is accounted
+ * by the same mw_alloc, so Lua and native bytes add up in one place. A
+ * stock lua5.4 requiring the module gets an mw_alloc of its own for the
+ * native heap; Lua's bytes are then read from lua_gc.
+ */
+#ifndef MW_LUA_STATE_H
+#define MW_LUA_STATE_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "core/alloc.h"
+#include "core/heap.h"
+
+typedef struct mw_lua_state {
+    mw_alloc *alloc;         /* the accounting allocator in use */
+    mw_alloc own_alloc;      /* used when Lua's allocator is not ours */
+    mw_heap *heap;           /* NULL once the Lua state is closing */
+    int cache_ref;           /* registry ref: handle cache (weak values) */
+} mw_lua_state;
+
+/* Returns the module state, creating it on first use. Raises on memory
+ * exhaustion. */
+mw_lua_state *mw_lua_state_open(lua_State *L);
+
+/* The module state of a C function registered with it as upvalue 1. */
+#define mw_lua_upstate(L) ((mw_lua_state *)lua_touserdata((L), lua_upvalueindex(1)))
+
+/* Raises the Lua error for a failed native operation: "memory limit
+ * exceeded", "not enough memory", or the status's text. Never returns. */
+int mw_lua_status_error(lua_State *L, mw_status status);
+
+/* Bytes used by the Lua heap. */
+size_t mw_lua_heap_bytes(lua_State *L, const mw_lua_state *st);
+
+/* Registers funcs into the table at the top of the stack, each with the
+ * module state as upvalue 1. */
+void mw_lua_setfuncs(lua_State *L, mw_lua_state *st, const luaL_Reg *funcs);
+
+#endif /* MW_LUA_STATE_H */

@@ -1,0 +1,59 @@
+-- mem.lua: mw.mem figures are exact, and the budget fails cleanly.
+local t = require "helper"
+
+t.fullgc()
+local s = mw.mem.stats()
+assert(s.lua > 0 and s.native > 0, "both heaps counted")
+t.eq(s.total, s.lua + s.native, "total is the sum")
+assert(s.peak >= s.total, "peak at least the current total")
+assert(s.allocations > 0, "allocations counted")
+
+-- A list of a million values costs exactly its structure: 64 bytes for
+-- the object (with the collector's link) plus 16 bytes a value. Lua's
+-- heap pays only for the handle.
+local before = mw.mem.stats()
+local big = mw.list.rep(1000000, 0)
+local after = mw.mem.stats()
+t.eq(after.native - before.native, 64 + 16 * 1000000, "native bytes of a 1e6 list")
+t.eq(after.objects.list.bytes - before.objects.list.bytes, 64 + 16 * 1000000, "per-type bytes")
+t.eq(after.objects.list.count - before.objects.list.count, 1, "per-type count")
+big:release()
+t.eq(mw.mem.stats().native, before.native, "release returns every byte")
+
+-- Strings stored in containers are counted as "str".
+local strs = mw.list{"abc", "defgh"}
+local st = mw.mem.stats().objects.str
+assert(st and st.count >= 2, "str objects counted")
+strs:release()
+
+-- Budget: native growth over it is a catchable error, and nothing is
+-- lost: the list keeps what it had.
+t.fullgc()
+local used = mw.mem.stats().total
+t.eq(mw.mem.budget(), nil, "no budget by default")
+t.eq(mw.mem.budget(used + 100000), used + 100000, "budget set")
+local l = mw.list{}
+local ok, err = pcall(function()
+  for i = 1, 1e6 do l:append(i) end
+end)
+t.eq(ok, false, "over budget fails")
+assert(tostring(err):find("memory limit exceeded", 1, true), tostring(err))
+local kept = #l
+assert(kept > 1000, "values appended before the limit are kept: " .. kept)
+t.eq(l[kept], kept, "last value intact")
+-- Lua's own allocations are bounded too.
+local ok2, err2 = pcall(function() local t2 = {} for i = 1, 1e7 do t2[i] = i end end)
+t.eq(ok2, false, "Lua allocation over budget fails")
+t.eq(err2, "not enough memory", "Lua's memory error")
+t.raises("is below the", function() mw.mem.budget(1) end)
+mw.mem.budget(false)
+t.eq(mw.mem.budget(), nil, "budget removed")
+for i = 1, 1000 do l:append(i) end
+l:release()
+
+local old_peak = mw.mem.stats().peak
+mw.mem.resetpeak()
+local now = mw.mem.stats()
+assert(now.peak >= now.total and now.peak < old_peak - 8000000,
+       "resetpeak starts from the current figure")
+print("mem: ok")

@@ -30,7 +30,7 @@ static int fixture_setup(void **state)
     f->heap = mw_heap_new(&f->alloc);
     if (f->heap == NULL)
         return -1;
-    f->base = f->alloc.current;
+    f->base = f->alloc.domain_bytes[MW_DOMAIN_NATIVE];
     *state = f;
     return 0;
 }
@@ -46,6 +46,13 @@ static int fixture_teardown(void **state)
         return -1;
     }
     return 0;
+}
+
+/* Bytes of live native objects and buffers (pool pages' free part, which
+ * outlives the objects, is not included). */
+static inline size_t native_bytes(const fixture *f)
+{
+    return f->alloc.domain_bytes[MW_DOMAIN_NATIVE];
 }
 
 /* Live objects of type t in the heap. */

@@ -46,7 +46,7 @@ static void test_two_object_cycle(void **state)
     assert_int_equal(live_count(f->heap, &mw_list_type), 2);
     assert_int_equal(mw_gc_collect(f->heap, 2), 2);
     assert_int_equal(live_count(f->heap, &mw_list_type), 0);
-    assert_int_equal(f->alloc.current, f->base);
+    assert_int_equal(native_bytes(f), f->base);
     assert_int_equal(f->heap->gc.stats[2].collected, 2);
     assert_int_equal(f->heap->gc.stats[2].uncollectable, 0);
 }
@@ -62,7 +62,7 @@ static void test_self_cycle_and_map_cycle(void **state)
     mw_decref(f->heap, &a->ob);
     mw_decref(f->heap, &m->ob);
     assert_int_equal(mw_gc_collect(f->heap, 0), 2);
-    assert_int_equal(f->alloc.current, f->base);
+    assert_int_equal(native_bytes(f), f->base);
 }
 
 static void test_thousand_object_cycle(void **state)
@@ -75,7 +75,7 @@ static void test_thousand_object_cycle(void **state)
     assert_int_equal(live_count(f->heap, &mw_list_type), 1000);
     assert_int_equal(mw_gc_collect(f->heap, 2), 1000);
     assert_int_equal(live_count(f->heap, &mw_list_type), 0);
-    assert_int_equal(f->alloc.current, f->base);
+    assert_int_equal(native_bytes(f), f->base);
 }
 
 /* A cycle reachable from a live object survives any number of
@@ -93,7 +93,7 @@ static void test_cycle_reachable_from_live_survives(void **state)
     mw_decref(f->heap, &root->ob);
     assert_int_equal(live_count(f->heap, &mw_list_type), 100);
     assert_int_equal(mw_gc_collect(f->heap, 2), 100);
-    assert_int_equal(f->alloc.current, f->base);
+    assert_int_equal(native_bytes(f), f->base);
 }
 
 /* Survivors of a collection move to the next generation; a young
@@ -114,7 +114,7 @@ static void test_survivors_promoted(void **state)
     assert_int_equal(mw_gc_collect(f->heap, 0), 0);
     assert_int_equal(mw_gc_collect(f->heap, 1), 0);
     assert_int_equal(mw_gc_collect(f->heap, 2), 1);
-    assert_int_equal(f->alloc.current, f->base);
+    assert_int_equal(native_bytes(f), f->base);
 }
 
 /* Allocations trigger collections past threshold 0; disabling stops it. */
@@ -308,7 +308,7 @@ static void test_freeze(void **state)
     mw_gc_unfreeze(&f->heap->gc);
     assert_int_equal(mw_gc_list_size(&f->heap->gc, MW_GC_PERMANENT), 0);
     assert_int_equal(mw_gc_collect(f->heap, 2), 10);
-    assert_int_equal(f->alloc.current, f->base);
+    assert_int_equal(native_bytes(f), f->base);
 }
 
 /* Garbage holding strings and live objects: the strings are freed, the

@@ -97,6 +97,38 @@ void *mw_alloc_lua(void *ud, void *ptr, size_t osize, size_t nsize)
     return mw_alloc_realloc(a, MW_DOMAIN_LUA, ptr, osize, nsize);
 }
 
+void *mw_alloc_aligned(mw_alloc *a, mw_domain d, size_t size, size_t align)
+{
+    if (size == 0 || !alloc_admit(a, size))
+        return NULL;
+    void *p = NULL;
+    if (posix_memalign(&p, align, size) != 0) {
+        a->n_failed++;
+        a->last_error = MW_ENOMEM;
+        return NULL;
+    }
+    alloc_charge(a, d, 0, size);
+    return p;
+}
+
+void mw_alloc_free_aligned(mw_alloc *a, mw_domain d, void *p, size_t size)
+{
+    mw_alloc_free(a, d, p, size);
+}
+
+int mw_alloc_admit_reserved(mw_alloc *a)
+{
+    return alloc_admit(a, 0);
+}
+
+void mw_alloc_transfer(mw_alloc *a, mw_domain from, mw_domain to, size_t size)
+{
+    a->domain_bytes[from] -= size;
+    a->domain_bytes[to] += size;
+    if (a->domain_bytes[to] > a->domain_peak[to])
+        a->domain_peak[to] = a->domain_bytes[to];
+}
+
 mw_status mw_alloc_set_budget(mw_alloc *a, size_t budget)
 {
     if (budget != 0 && budget < a->current)

@@ -2,8 +2,9 @@
  * alloc.h: the accounting allocator, the single source of truth for memory.
  *
  * Every byte the runtime allocates goes through one mw_alloc: the native
- * heap's objects and buffers (domain NATIVE) and, as its lua_Alloc, the Lua
- * state's own heap (domain LUA). Sizes are passed back on free and realloc
+ * heap's objects and buffers (domain NATIVE), the free part of the pages
+ * that small objects are carved from (domain POOL, see pool.h) and, as its
+ * lua_Alloc, the Lua state's own heap (domain LUA). Sizes are passed back on free and realloc
  * (as Lua does), so the figures are exact without a per-block header.
  *
  * Invariants: `current` is the sum of the sizes of the live blocks, and
@@ -28,6 +29,7 @@
 typedef enum mw_domain {
     MW_DOMAIN_LUA = 0,
     MW_DOMAIN_NATIVE = 1,
+    MW_DOMAIN_POOL = 2,      /* reserved in pool pages, not holding objects */
     MW_DOMAIN_COUNT
 } mw_domain;
 
@@ -65,6 +67,22 @@ void mw_alloc_free(mw_alloc *a, mw_domain d, void *p, size_t size);
 /* The lua_Alloc for a Lua state whose heap is accounted by ud, an mw_alloc:
  * lua_newstate(mw_alloc_lua, a). */
 void *mw_alloc_lua(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/* Returns a block of `size` bytes aligned to `align` (a power of two, a
+ * multiple of sizeof(void *)), charged to domain d, or NULL on failure.
+ * Free it with mw_alloc_free_aligned. */
+void *mw_alloc_aligned(mw_alloc *a, mw_domain d, size_t size, size_t align);
+void mw_alloc_free_aligned(mw_alloc *a, mw_domain d, void *p, size_t size);
+
+/* Counts one growing request that needs no new memory (a block carved
+ * from memory already charged) and runs the test hook on it: returns 0 if
+ * the hook makes it fail. The budget is not consulted: the bytes were
+ * admitted when reserved. */
+int mw_alloc_admit_reserved(mw_alloc *a);
+
+/* Moves `size` bytes of the live figure from domain `from` to domain `to`
+ * (a block carved from a pool page becomes native, and back). */
+void mw_alloc_transfer(mw_alloc *a, mw_domain from, mw_domain to, size_t size);
 
 /* Sets the budget in bytes (0: none). Returns MW_EINVAL, changing nothing,
  * if the budget is below what is already allocated. */

@@ -80,12 +80,34 @@ static size_t heap_gchead_size(const mw_type *t)
     return (t->flags & MW_TYPE_GC) ? sizeof(mw_gchead) : 0;
 }
 
+/* The bytes a block of `size` really takes: pool blocks are rounded up. */
+static size_t heap_round(size_t size)
+{
+    size_t pooled = mw_pool_block_size(size);
+    return pooled != 0 ? pooled : size;
+}
+
 /* The size of o's block: its object, and the collector's link in front. */
 static size_t heap_block_size(const mw_object *o)
 {
     const mw_type *t = o->type;
     size_t size = t->varsize != NULL ? t->varsize(o) : t->size;
-    return size + heap_gchead_size(t);
+    return heap_round(size + heap_gchead_size(t));
+}
+
+static void *heap_block_alloc(mw_heap *heap, size_t block)
+{
+    if (mw_pool_block_size(block) != 0)
+        return mw_pool_alloc(&heap->pool, heap->alloc, block);
+    return mw_alloc_malloc(heap->alloc, MW_DOMAIN_NATIVE, block);
+}
+
+static void heap_block_free(mw_heap *heap, void *mem, size_t block)
+{
+    if (mw_pool_block_size(block) != 0)
+        mw_pool_free(&heap->pool, heap->alloc, mem, block);
+    else
+        mw_alloc_free(heap->alloc, MW_DOMAIN_NATIVE, mem, block);
 }
 
 static uint64_t heap_make_seed(const mw_heap *heap)
@@ -110,6 +132,7 @@ mw_heap *mw_heap_new(mw_alloc *alloc)
     memset(heap, 0, sizeof *heap);
     heap->alloc = alloc;
     mw_gc_init(&heap->gc);
+    mw_pool_init(&heap->pool);
     heap->hash_seed = heap_make_seed(heap);
     return heap;
 }
@@ -124,8 +147,8 @@ mw_object *mw_object_new_var(mw_heap *heap, const mw_type *t, size_t size)
     size_t head = heap_gchead_size(t);
     if (size < t->size || size > SIZE_MAX - head)
         return NULL;
-    size_t block = size + head;
-    char *mem = mw_alloc_malloc(heap->alloc, MW_DOMAIN_NATIVE, block);
+    size_t block = heap_round(size + head);
+    char *mem = heap_block_alloc(heap, block);
     if (mem == NULL)
         return NULL;
     memset(mem, 0, block);
@@ -149,7 +172,7 @@ static void heap_destroy_object(mw_heap *heap, mw_object *o)
     mw_type_stats *s = mw_heap_type_stats(heap, t);
     s->count--;
     s->bytes -= block;
-    mw_alloc_free(heap->alloc, MW_DOMAIN_NATIVE, mem, block);
+    heap_block_free(heap, mem, block);
 }
 
 void mw_object_dealloc(mw_heap *heap, mw_object *o)
@@ -234,8 +257,9 @@ size_t mw_heap_destroy(mw_heap *heap)
         mw_type_stats *s = mw_heap_type_stats(heap, t);
         s->count--;
         s->bytes -= block;
-        mw_alloc_free(heap->alloc, MW_DOMAIN_NATIVE, g, block);
+        heap_block_free(heap, g, block);
     }
+    mw_pool_destroy(&heap->pool, heap->alloc);
     mw_alloc_free(heap->alloc, MW_DOMAIN_NATIVE, heap, sizeof *heap);
     return n_left;
 }

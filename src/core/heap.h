@@ -8,7 +8,10 @@
  *
  * Every block a type allocates, the object itself and its buffers, goes
  * through mw_heap_malloc/realloc/free with the type named, so the figures
- * per type (live objects, bytes) are exact.
+ * per type (live objects, bytes) are exact. Objects of up to 256 bytes
+ * (with the collector's link) are carved from the heap's pool (pool.h),
+ * their size rounded up to 16 bytes; larger ones and buffers come from
+ * the allocator directly.
  */
 #ifndef MW_HEAP_H
 #define MW_HEAP_H
@@ -19,6 +22,7 @@
 #include "core/alloc.h"
 #include "core/gc.h"
 #include "core/object.h"
+#include "core/pool.h"
 
 /* Types beyond this many share the last slot of the statistics. */
 #define MW_HEAP_MAX_TYPES 32
@@ -32,6 +36,7 @@ typedef struct mw_type_stats {
 struct mw_heap {
     mw_alloc *alloc;         /* borrowed: outlives the heap */
     mw_gc gc;
+    mw_pool pool;            /* pages for objects of up to 256 bytes */
     mw_type_stats types[MW_HEAP_MAX_TYPES];
     uint64_t hash_seed;      /* per heap, so hash order differs by run */
     unsigned dealloc_depth;  /* nesting of mw_object_dealloc */

@@ -3,10 +3,12 @@
  * handle.h).
  *
  * Invariant: while a handle is live (obj != NULL) it owns one reference
- * and the cache maps the object's address to it. Releasing removes the
- * cache entry before dropping the reference, so a new object at the same
- * address never finds a stale handle; Lua clears weak values of collected
- * handles before running their __gc, so __gc need not.
+ * and the cache maps the object's address to it. Releasing leaves the
+ * cache entry (touching the cache would double the cost of a release):
+ * a cached handle counts only if it still holds the very object looked
+ * up, so a released handle, or one for an object since freed and its
+ * address reused, is replaced, never returned. Lua clears weak values of
+ * collected handles before running their __gc.
  */
 #include "lua/handle.h"
 
@@ -26,22 +28,11 @@ mw_handle *mw_lua_test_handle(lua_State *L, int idx)
     return is_handle ? h : NULL;
 }
 
-static void handle_uncache(lua_State *L, mw_lua_state *st, mw_handle *h)
-{
-    lua_rawgeti(L, LUA_REGISTRYINDEX, st->cache_ref);
-    if (lua_rawgetp(L, -1, h->obj) == LUA_TUSERDATA && lua_touserdata(L, -1) == h) {
-        lua_pushnil(L);
-        lua_rawsetp(L, -3, h->obj);
-    }
-    lua_pop(L, 2);
-}
-
 void mw_lua_release(lua_State *L, mw_lua_state *st, mw_handle *h)
 {
     if (h->obj == NULL)
         return;
     mw_object *o = h->obj;
-    handle_uncache(L, st, h);
     h->obj = NULL;
     if (st->heap != NULL)
         mw_decref(st->heap, o);
@@ -73,7 +64,8 @@ void mw_lua_bind(lua_State *L, mw_lua_state *st, mw_handle *h, mw_object *o)
 void mw_lua_push_object(lua_State *L, mw_lua_state *st, mw_object *o)
 {
     lua_rawgeti(L, LUA_REGISTRYINDEX, st->cache_ref);
-    int found = lua_rawgetp(L, -1, o) == LUA_TUSERDATA;
+    int found = lua_rawgetp(L, -1, o) == LUA_TUSERDATA
+                && ((mw_handle *)lua_touserdata(L, -1))->obj == o;
     lua_remove(L, -2);
     if (found)
         return;

@@ -13,7 +13,7 @@ static void mem_setfield(lua_State *L, const char *k, size_t v)
     lua_setfield(L, -2, k);
 }
 
-/* mw.mem.stats(): {lua, native, total, peak, lua_peak, native_peak,
+/* mw.mem.stats(): {lua, native, pool, total, peak, lua_peak, native_peak,
  * budget, allocations, failed, objects = {<type> = {count, bytes}}}. */
 static int mem_stats(lua_State *L)
 {
@@ -21,10 +21,12 @@ static int mem_stats(lua_State *L)
     const mw_alloc *a = st->alloc;
     size_t lua_bytes = mw_lua_heap_bytes(L, st);
     size_t native = a->domain_bytes[MW_DOMAIN_NATIVE];
-    lua_createtable(L, 0, 10);
+    size_t pool = a->domain_bytes[MW_DOMAIN_POOL];
+    lua_createtable(L, 0, 12);
     mem_setfield(L, "lua", lua_bytes);
     mem_setfield(L, "native", native);
-    mem_setfield(L, "total", lua_bytes + native);
+    mem_setfield(L, "pool", pool);
+    mem_setfield(L, "total", lua_bytes + native + pool);
     if (a == &st->own_alloc) {
         /* Lua's allocator is not ours: no exact Lua peak is known. */
         mem_setfield(L, "peak", a->peak + lua_bytes);

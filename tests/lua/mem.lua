@@ -4,7 +4,8 @@ local t = require "helper"
 t.fullgc()
 local s = mw.mem.stats()
 assert(s.lua > 0 and s.native > 0, "both heaps counted")
-t.eq(s.total, s.lua + s.native, "total is the sum")
+t.eq(s.total, s.lua + s.native + s.pool, "total is the sum")
+assert(s.pool >= 0 and s.pool <= 4 * 2^20, "pool: the free part of an arena or a few")
 assert(s.peak >= s.total, "peak at least the current total")
 assert(s.allocations > 0, "allocations counted")
 

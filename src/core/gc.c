@@ -133,10 +133,10 @@ int mw_gc_set_threshold(mw_gc *gc, int generation, size_t threshold)
 
 void mw_gc_freeze(mw_gc *gc)
 {
-    for (unsigned i = 0; i < MW_GC_NGEN; i++) {
+    /* As CPython's gc.freeze: only generation 0's counter restarts. */
+    for (unsigned i = 0; i < MW_GC_NGEN; i++)
         gc_list_merge(&gc->permanent, &gc->gens[i].head);
-        gc->gens[i].count = 0;
-    }
+    gc->gens[0].count = 0;
 }
 
 void mw_gc_unfreeze(mw_gc *gc)

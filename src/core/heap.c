@@ -46,6 +46,13 @@ mw_status mw_heap_last_error(const mw_heap *heap)
     return heap->alloc->last_error;
 }
 
+mw_status mw_heap_fail(mw_heap *heap, mw_status status)
+{
+    heap->alloc->last_error = status;
+    heap->alloc->n_failed++;
+    return status;
+}
+
 void *mw_heap_malloc(mw_heap *heap, const mw_type *t, size_t size)
 {
     void *p = mw_alloc_malloc(heap->alloc, MW_DOMAIN_NATIVE, size);
@@ -145,8 +152,10 @@ mw_object *mw_object_new(mw_heap *heap, const mw_type *t)
 mw_object *mw_object_new_var(mw_heap *heap, const mw_type *t, size_t size)
 {
     size_t head = heap_gchead_size(t);
-    if (size < t->size || size > SIZE_MAX - head)
+    if (size < t->size || size > SIZE_MAX - head - MW_POOL_GRAIN) {
+        mw_heap_fail(heap, MW_ENOMEM);
         return NULL;
+    }
     size_t block = heap_round(size + head);
     char *mem = heap_block_alloc(heap, block);
     if (mem == NULL)
@@ -243,6 +252,10 @@ size_t mw_heap_destroy(mw_heap *heap)
         mw_gchead_object(g)->flags = MW_OBJ_FINALIZED;
         n_left++;
     }
+    /* Sizes first: a variable-size type's free may clear what its size
+     * is computed from. gc_refs is free scratch now. */
+    for (mw_gchead *g = left.next; g != &left; g = g->next)
+        g->gc_refs = (intptr_t)heap_block_size(mw_gchead_object(g));
     for (mw_gchead *g = left.next; g != &left; g = g->next) {
         mw_object *o = mw_gchead_object(g);
         if (o->type->free != NULL)
@@ -253,7 +266,7 @@ size_t mw_heap_destroy(mw_heap *heap)
         left.next = g->next;
         mw_object *o = mw_gchead_object(g);
         const mw_type *t = o->type;
-        size_t block = heap_block_size(o);
+        size_t block = (size_t)g->gc_refs;
         mw_type_stats *s = mw_heap_type_stats(heap, t);
         s->count--;
         s->bytes -= block;

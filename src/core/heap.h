@@ -75,4 +75,8 @@ mw_type_stats *mw_heap_type_stats(mw_heap *heap, const mw_type *t);
 /* Status of the last failed allocation (MW_ENOMEM or MW_EBUDGET). */
 mw_status mw_heap_last_error(const mw_heap *heap);
 
+/* Records a failure found before any allocation was tried (a size that
+ * overflows): mw_heap_last_error reports it. Returns status. */
+mw_status mw_heap_fail(mw_heap *heap, mw_status status);
+
 #endif /* MW_HEAP_H */

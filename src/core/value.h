@@ -44,6 +44,7 @@ static inline mw_value mw_bool(int b)
 {
     mw_value v;
     v.tag = MW_TBOOL;
+    v.u.i = 0;
     v.u.b = b != 0;
     return v;
 }
@@ -69,6 +70,7 @@ static inline mw_value mw_objval(mw_tag tag, mw_object *o)
 {
     mw_value v;
     v.tag = tag;
+    v.u.i = 0;
     v.u.o = o;
     return v;
 }

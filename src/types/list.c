@@ -52,7 +52,7 @@ mw_status mw_list_reserve(mw_heap *heap, mw_list *l, size_t capacity)
     if (capacity <= l->cap)
         return MW_OK;
     if (capacity > SIZE_MAX / sizeof(mw_value))
-        return MW_ENOMEM;
+        return mw_heap_fail(heap, MW_ENOMEM);
     mw_value *items = mw_heap_realloc(heap, &mw_list_type, l->items,
                                       l->cap * sizeof(mw_value),
                                       capacity * sizeof(mw_value));
@@ -70,7 +70,7 @@ static mw_status list_grow(mw_heap *heap, mw_list *l)
         return MW_OK;
     size_t cap = l->cap < 4 ? 4 : l->cap + l->cap / 2;
     if (cap < l->cap)
-        return MW_ENOMEM;
+        return mw_heap_fail(heap, MW_ENOMEM);
     return mw_list_reserve(heap, l, cap);
 }
 

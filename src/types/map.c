@@ -161,7 +161,7 @@ static mw_map_entry *map_find(const mw_map *m, const map_probe *p)
 static mw_status map_resize(mw_heap *heap, mw_map *m, size_t new_cap)
 {
     if (new_cap > SIZE_MAX / sizeof(mw_map_entry))
-        return MW_ENOMEM;
+        return mw_heap_fail(heap, MW_ENOMEM);
     mw_map_entry *slots = mw_heap_malloc(heap, &mw_map_type,
                                          new_cap * sizeof(mw_map_entry));
     if (slots == NULL)

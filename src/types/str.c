@@ -38,8 +38,10 @@ uint64_t mw_str_hash(const mw_heap *heap, const char *s, size_t len)
 
 mw_str *mw_str_new(mw_heap *heap, const char *s, size_t len)
 {
-    if (len > SIZE_MAX - sizeof(mw_str) - 1 - sizeof(mw_gchead))
+    if (len > SIZE_MAX / 2) {
+        mw_heap_fail(heap, MW_ENOMEM);
         return NULL;
+    }
     mw_object *o = mw_object_new_var(heap, &mw_str_type, sizeof(mw_str) + len + 1);
     if (o == NULL)
         return NULL;

@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include "types/str.h"
+
 /* Metatables of handle classes carry this key (its address), which no
  * script can forge, so any moonwatch handle is recognised in one lookup. */
 static const char handle_key = 'H';
@@ -61,16 +63,63 @@ void mw_lua_bind(lua_State *L, mw_lua_state *st, mw_handle *h, mw_object *o)
     lua_pop(L, 1);
 }
 
-void mw_lua_push_object(lua_State *L, mw_lua_state *st, mw_object *o)
+/* Pushes the cached handle of o if it has a live one; returns 1 if so.
+ * Reading the cache allocates nothing, so no script code runs. */
+static int handle_push_cached(lua_State *L, mw_lua_state *st, mw_object *o)
 {
     lua_rawgeti(L, LUA_REGISTRYINDEX, st->cache_ref);
     int found = lua_rawgetp(L, -1, o) == LUA_TUSERDATA
                 && ((mw_handle *)lua_touserdata(L, -1))->obj == o;
     lua_remove(L, -2);
-    if (found)
+    if (!found)
+        lua_pop(L, 1);
+    return found;
+}
+
+void mw_lua_push_plain(lua_State *L, mw_value v)
+{
+    switch (v.tag) {
+    case MW_TBOOL:   lua_pushboolean(L, v.u.b); break;
+    case MW_TINT:    lua_pushinteger(L, (lua_Integer)v.u.i); break;
+    case MW_TFLOAT:  lua_pushnumber(L, (lua_Number)v.u.f); break;
+    case MW_TSTRING: {
+        /* lua_pushlstring copies the bytes before its collector step. */
+        mw_str *s = mw_str_cast(v.u.o);
+        lua_pushlstring(L, s->bytes, s->len);
+        break;
+    }
+    default:         lua_pushnil(L); break;
+    }
+}
+
+void mw_lua_push_read(lua_State *L, mw_lua_state *st, mw_lua_reader read, void *ctx)
+{
+    mw_value v;
+    if (!read(L, ctx, &v) || v.tag != MW_TOBJECT) {
+        mw_lua_push_plain(L, v.tag == MW_TOBJECT ? mw_nil() : v);
         return;
-    lua_pop(L, 1);
-    mw_handle *h = mw_lua_new_handle(L, st, o->type);
+    }
+    if (handle_push_cached(L, st, v.u.o))
+        return;
+    /* The allocation may run finalizers: read again afterwards. A blank
+     * userdata without a metatable is plain garbage if unused. */
+    mw_handle *h = lua_newuserdatauv(L, sizeof *h, 1);
+    h->obj = NULL;
+    if (!read(L, ctx, &v) || v.tag != MW_TOBJECT) {
+        lua_pop(L, 1);
+        mw_lua_push_plain(L, v.tag == MW_TOBJECT ? mw_nil() : v);
+        return;
+    }
+    mw_object *o = v.u.o;
+    if (handle_push_cached(L, st, o)) {
+        lua_remove(L, -2);
+        return;
+    }
+    /* From here on nothing runs script code: metatable lookups allocate
+     * nothing, and a cache insertion that fails only raises. */
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, o->type) != LUA_TTABLE)
+        luaL_error(L, "moonwatch: no handle class for type '%s'", o->type->name);
+    lua_setmetatable(L, -2);
     mw_incref(o);
     mw_lua_bind(L, st, h, o);
 }
@@ -95,7 +144,7 @@ mw_object *mw_lua_check_object(lua_State *L, int idx, const mw_type *t)
 
 static int handle_release(lua_State *L)
 {
-    mw_lua_state *st = mw_lua_upstate(L);
+    mw_lua_state *st = mw_lua_upstate_raw(L);
     mw_handle *h = mw_lua_test_handle(L, 1);
     if (h == NULL)
         return luaL_typeerror(L, 1, "moonwatch object");
@@ -105,8 +154,8 @@ static int handle_release(lua_State *L)
 
 static int handle_gc(lua_State *L)
 {
-    mw_lua_state *st = mw_lua_upstate(L);
-    mw_handle *h = lua_touserdata(L, 1);
+    mw_lua_state *st = mw_lua_upstate_raw(L);
+    mw_handle *h = mw_lua_test_handle(L, 1);
     if (h != NULL && h->obj != NULL) {
         mw_object *o = h->obj;
         h->obj = NULL;
@@ -118,7 +167,9 @@ static int handle_gc(lua_State *L)
 
 static int handle_tostring(lua_State *L)
 {
-    mw_handle *h = lua_touserdata(L, 1);
+    mw_handle *h = mw_lua_test_handle(L, 1);
+    if (h == NULL)
+        return luaL_typeerror(L, 1, "moonwatch object");
     luaL_getmetafield(L, 1, "__name");
     const char *name = lua_tostring(L, -1);
     if (name != NULL && strncmp(name, "moonwatch.", 10) == 0)
@@ -142,6 +193,9 @@ void mw_lua_newclass(lua_State *L, mw_lua_state *st, const mw_type *t,
     lua_setfield(L, -2, "__name");
     lua_pushboolean(L, 1);
     lua_rawsetp(L, -2, &handle_key);
+    /* Scripts cannot reach the metatable (and call __gc on anything). */
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
 
     static const luaL_Reg defaults[] = {
         {"__gc", handle_gc},

@@ -16,6 +16,7 @@
 #ifndef MW_LUA_HANDLE_H
 #define MW_LUA_HANDLE_H
 
+#include "core/value.h"
 #include "lua/state.h"
 
 typedef struct mw_handle {
@@ -31,9 +32,24 @@ void mw_lua_newclass(lua_State *L, mw_lua_state *st, const mw_type *t,
                      const luaL_Reg *meta, const luaL_Reg *methods,
                      lua_CFunction index_fn);
 
-/* Pushes the handle of o (borrowed), creating it if o has none. Raises
- * on memory exhaustion (nothing leaks: o keeps its count). */
-void mw_lua_push_object(lua_State *L, mw_lua_state *st, mw_object *o);
+/* Reads the value a push is for, again if need be: returns 0 if it is
+ * gone (its container released, shrunk or changed), else stores it in
+ * *out (borrowed). ctx is the reader's own. */
+typedef int (*mw_lua_reader)(lua_State *L, void *ctx, mw_value *out);
+
+/* Pushes the Lua value of what `read` reads from a container, or nil if
+ * it is gone.
+ *
+ * Why a reader and not a value: making a handle allocates a Lua userdata,
+ * and any Lua allocation may run a script's __gc, which may clear the
+ * container or release its handle, freeing the very object being pushed.
+ * So the handle is allocated first, then the value read again, and only
+ * then is the reference taken. Raises on memory exhaustion; nothing leaks. */
+void mw_lua_push_read(lua_State *L, mw_lua_state *st, mw_lua_reader read, void *ctx);
+
+/* Pushes v when it needs no handle (nil, boolean, number, string): no
+ * script code can run before its bytes are copied. */
+void mw_lua_push_plain(lua_State *L, mw_value v);
 
 /* Pushes a new handle of class t that holds nothing yet: constructors
  * push it first, then build the object and bind it, so that an error

@@ -20,6 +20,33 @@ static mw_list *list_check(lua_State *L, int idx)
     return mw_list_cast(mw_lua_check_object(L, idx, &mw_list_type));
 }
 
+/* A value of a list, read through the handle at handle_idx: gone if the
+ * handle no longer holds the list (released meanwhile) or the list got
+ * shorter. */
+typedef struct list_slot {
+    int handle_idx;
+    mw_list *list;
+    size_t index;
+} list_slot;
+
+static int list_read(lua_State *L, void *ctx, mw_value *out)
+{
+    list_slot *slot = ctx;
+    mw_handle *h = lua_touserdata(L, slot->handle_idx);
+    if (h->obj != &slot->list->ob || slot->index >= slot->list->len)
+        return 0;
+    *out = slot->list->items[slot->index];
+    return 1;
+}
+
+/* Pushes value `index` (0-based) of the list of the handle at idx. */
+static void list_push_item(lua_State *L, mw_lua_state *st, int idx, mw_list *l,
+                           size_t index)
+{
+    list_slot slot = { lua_absindex(L, idx), l, index };
+    mw_lua_push_read(L, st, list_read, &slot);
+}
+
 /* Reads a 1-based index argument (integers and integral floats). */
 static lua_Integer list_checkindex(lua_State *L, int arg)
 {
@@ -61,8 +88,14 @@ static int list_call(lua_State *L)
     /* Argument 1 is the mw.list table itself (__call). */
     lua_Integer n = 0;
     if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
+        /* Name the user's argument #1, not #2 as __call's own count says. */
+        if (!lua_istable(L, 2))
+            return luaL_error(L, "bad argument #1 to 'list' (table expected, got %s)",
+                              luaL_typename(L, 2));
         n = luaL_len(L, 2);
+        if (n < 0 || (lua_Unsigned)n > SIZE_MAX / sizeof(mw_value))
+            return luaL_error(L, "bad argument #1 to 'list' (length %I out of range)",
+                              (LUAI_UACINT)n);
     }
     mw_list *l = list_push_new(L, st, (size_t)(n > 0 ? n : 0));
     for (lua_Integer i = 1; i <= n; i++) {
@@ -99,7 +132,7 @@ static int list_index(lua_State *L)
         mw_list *l = list_check(L, 1);
         lua_Integer i = list_checkindex(L, 2);
         if (i >= 1 && (lua_Unsigned)i <= l->len)
-            mw_lua_pushvalue(L, st, l->items[i - 1]);
+            list_push_item(L, st, 1, l, (size_t)i - 1);
         else
             lua_pushnil(L);
         return 1;
@@ -137,9 +170,11 @@ static int list_len(lua_State *L)
 
 static int list_tostring(lua_State *L)
 {
-    mw_lua_state *st = mw_lua_upstate(L);
-    mw_handle *h = lua_touserdata(L, 1);
-    if (h == NULL || h->obj == NULL) {
+    mw_lua_state *st = mw_lua_upstate_raw(L);
+    mw_handle *h = mw_lua_test_handle(L, 1);
+    if (h == NULL)
+        return luaL_typeerror(L, 1, "list");
+    if (h->obj == NULL || st->heap == NULL) {
         lua_pushliteral(L, "list (released)");
         return 1;
     }
@@ -151,11 +186,11 @@ static int list_pairs_next(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
     mw_list *l = list_check(L, 1);
-    lua_Integer i = luaL_optinteger(L, 2, 0) + 1;
-    if (i < 1 || (lua_Unsigned)i > l->len)
+    lua_Integer prev = luaL_optinteger(L, 2, 0);
+    if (prev < 0 || (lua_Unsigned)prev >= l->len)
         return 0;
-    lua_pushinteger(L, i);
-    mw_lua_pushvalue(L, st, l->items[i - 1]);
+    lua_pushinteger(L, prev + 1);
+    list_push_item(L, st, 1, l, (size_t)prev);
     return 2;
 }
 
@@ -193,7 +228,8 @@ static int list_insert(lua_State *L)
     mw_value_decref(st->heap, v);
     if (status != MW_OK)
         return mw_lua_status_error(L, status);
-    return 0;
+    lua_settop(L, 1);
+    return 1;
 }
 
 /* l:pop([i]): removes and returns the value at i (the last by default). */
@@ -206,7 +242,14 @@ static int list_pop(lua_State *L)
     lua_Integer i = lua_isnoneornil(L, 2) ? (lua_Integer)l->len : list_checkindex(L, 2);
     luaL_argcheck(L, i >= 1 && (lua_Unsigned)i <= l->len, 2, "position out of bounds");
     /* Push first: if that raises, the list still holds the value. */
-    mw_lua_pushvalue(L, st, l->items[i - 1]);
+    mw_value before = l->items[i - 1];
+    list_push_item(L, st, 1, l, (size_t)i - 1);
+    /* The push may have run a script's __gc: remove only if the list is
+     * still held and the value still there. */
+    list_slot slot = { 1, l, (size_t)i - 1 };
+    mw_value now;
+    if (!list_read(L, &slot, &now) || now.tag != before.tag || now.u.i != before.u.i)
+        return luaL_error(L, "list changed during pop (by a finalizer)");
     mw_value v;
     mw_list_remove(st->heap, l, (size_t)i - 1, &v);
     mw_value_decref(st->heap, v);
@@ -225,8 +268,12 @@ static int list_totable(lua_State *L)
     mw_lua_state *st = mw_lua_upstate(L);
     mw_list *l = list_check(L, 1);
     lua_createtable(L, l->len > INT_MAX ? INT_MAX : (int)l->len, 0);
-    for (size_t i = 0; i < l->len; i++) {
-        mw_lua_pushvalue(L, st, l->items[i]);
+    /* The length is read again each time: a finalizer run by a push may
+     * shorten the list (or release it: then the copy stops). */
+    list_slot slot = { 1, l, 0 };
+    mw_value v;
+    for (size_t i = 0; (slot.index = i, list_read(L, &slot, &v)); i++) {
+        mw_lua_push_read(L, st, list_read, &slot);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     return 1;

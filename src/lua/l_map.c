@@ -48,10 +48,10 @@ static int map_number_key(lua_State *L, int idx, mw_value *key)
     }
 }
 
-/* Looks up the key at idx and pushes the value, or nil when absent. As
- * with Lua tables, a key that cannot be stored (nil, NaN, a boolean)
- * reads as absent. */
-static void map_push_get(lua_State *L, mw_lua_state *st, mw_map *m, int idx)
+/* Looks up the key at idx; *out gets the value or nil. As with Lua
+ * tables, a key that cannot be stored (nil, NaN, a boolean) reads as
+ * absent. Allocates nothing and runs no script code. */
+static mw_value map_lookup(lua_State *L, mw_lua_state *st, mw_map *m, int idx)
 {
     mw_value key, out = mw_nil();
     int kind = map_number_key(L, idx, &key);
@@ -63,7 +63,78 @@ static void map_push_get(lua_State *L, mw_lua_state *st, mw_map *m, int idx)
         const char *s = lua_tolstring(L, idx, &len);
         out = mw_map_get_lstr(st->heap, m, s, len);
     }
-    mw_lua_pushvalue(L, st, out);
+    return out;
+}
+
+/* The value for a key, read through the map's handle (see handle.h on
+ * why pushes read again). */
+typedef struct map_key_read_ctx {
+    mw_lua_state *st;
+    int handle_idx;
+    mw_map *map;
+    int key_idx;
+} map_key_read_ctx;
+
+static int map_key_read(lua_State *L, void *ctx, mw_value *out)
+{
+    map_key_read_ctx *c = ctx;
+    mw_handle *h = lua_touserdata(L, c->handle_idx);
+    if (h->obj != &c->map->ob)
+        return 0;
+    *out = map_lookup(L, c->st, c->map, c->key_idx);
+    return 1;
+}
+
+/* Looks up the key at idx in the map of the handle at 1 and pushes the
+ * value or nil. */
+static void map_push_get(lua_State *L, mw_lua_state *st, mw_map *m, int idx)
+{
+    map_key_read_ctx ctx = { st, 1, m, lua_absindex(L, idx) };
+    mw_lua_push_read(L, st, map_key_read, &ctx);
+}
+
+/* The key or value of one slot, read through the map's handle: gone if
+ * the handle no longer holds the map or the slot was emptied. */
+typedef struct map_slot {
+    int handle_idx;
+    mw_map *map;
+    size_t index;
+    int want_value;
+} map_slot;
+
+static int map_slot_read(lua_State *L, void *ctx, mw_value *out)
+{
+    map_slot *slot = ctx;
+    mw_handle *h = lua_touserdata(L, slot->handle_idx);
+    const mw_map *m = slot->map;
+    if (h->obj != &m->ob || slot->index >= m->cap || m->slots[slot->index].key.tag == MW_TNIL)
+        return 0;
+    *out = slot->want_value ? m->slots[slot->index].value : m->slots[slot->index].key;
+    return 1;
+}
+
+/* The next occupied slot at or after *pos of the map of the handle at
+ * handle_idx; returns 0 at the end (or if the handle was released). */
+static int map_next_slot(lua_State *L, int handle_idx, mw_map *m, size_t *pos)
+{
+    mw_handle *h = lua_touserdata(L, handle_idx);
+    if (h->obj != &m->ob)
+        return 0;
+    for (size_t i = *pos; i < m->cap; i++) {
+        if (m->slots[i].key.tag != MW_TNIL) {
+            *pos = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Pushes the key (want_value 0) or value of slot `index`. */
+static void map_push_slot(lua_State *L, mw_lua_state *st, mw_map *m, size_t index,
+                          int want_value)
+{
+    map_slot slot = { 1, m, index, want_value };
+    mw_lua_push_read(L, st, map_slot_read, &slot);
 }
 
 /* Sets the key at kidx to the value at vidx; errors name argument arg
@@ -95,8 +166,9 @@ static int map_call(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
     int has_table = !lua_isnoneornil(L, 2);
-    if (has_table)
-        luaL_checktype(L, 2, LUA_TTABLE);
+    if (has_table && !lua_istable(L, 2))
+        return luaL_error(L, "bad argument #1 to 'map' (table expected, got %s)",
+                          luaL_typename(L, 2));
     lua_settop(L, 2);
     mw_handle *h = mw_lua_new_handle(L, st, &mw_map_type);
     mw_map *m = mw_map_new(st->heap, 0);
@@ -147,9 +219,11 @@ static int map_len(lua_State *L)
 
 static int map_tostring(lua_State *L)
 {
-    mw_lua_state *st = mw_lua_upstate(L);
-    mw_handle *h = lua_touserdata(L, 1);
-    if (h == NULL || h->obj == NULL) {
+    mw_lua_state *st = mw_lua_upstate_raw(L);
+    mw_handle *h = mw_lua_test_handle(L, 1);
+    if (h == NULL)
+        return luaL_typeerror(L, 1, "map");
+    if (h->obj == NULL || st->heap == NULL) {
         lua_pushliteral(L, "map (released)");
         return 1;
     }
@@ -164,13 +238,12 @@ static int map_pairs_next(lua_State *L)
     mw_lua_state *st = mw_lua_upstate(L);
     mw_map *m = map_check(L, 1);
     size_t pos = (size_t)lua_tointeger(L, lua_upvalueindex(2));
-    mw_value k, v;
-    if (!mw_map_next(m, &pos, &k, &v))
+    if (!map_next_slot(L, 1, m, &pos))
         return 0;
-    lua_pushinteger(L, (lua_Integer)pos);
+    lua_pushinteger(L, (lua_Integer)pos + 1);
     lua_replace(L, lua_upvalueindex(2));
-    mw_lua_pushvalue(L, st, k);
-    mw_lua_pushvalue(L, st, v);
+    map_push_slot(L, st, m, pos, 0);
+    map_push_slot(L, st, m, pos, 1);
     return 2;
 }
 
@@ -210,12 +283,13 @@ static int map_has(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
     mw_map *m = map_check(L, 1);
-    map_push_get(L, st, m, 2);
-    lua_pushboolean(L, !lua_isnil(L, -1));
+    lua_pushboolean(L, map_lookup(L, st, m, 2).tag != MW_TNIL);
     return 1;
 }
 
-/* Pushes a Lua array of the keys (which = 0) or values (which = 1). */
+/* Pushes a Lua array of the keys (which = 0) or values (which = 1). The
+ * map is walked by slot and read again after each push (a finalizer run
+ * by a push may change it). */
 static int map_collect(lua_State *L, int which)
 {
     mw_lua_state *st = mw_lua_upstate(L);
@@ -223,10 +297,10 @@ static int map_collect(lua_State *L, int which)
     lua_createtable(L, m->count > INT_MAX ? INT_MAX : (int)m->count, 0);
     size_t pos = 0;
     lua_Integer n = 0;
-    mw_value k, v;
-    while (mw_map_next(m, &pos, &k, &v)) {
-        mw_lua_pushvalue(L, st, which == 0 ? k : v);
+    while (map_next_slot(L, 1, m, &pos)) {
+        map_push_slot(L, st, m, pos, which);
         lua_rawseti(L, -2, ++n);
+        pos++;
     }
     return 1;
 }
@@ -247,11 +321,14 @@ static int map_totable(lua_State *L)
     mw_map *m = map_check(L, 1);
     lua_createtable(L, 0, m->count > INT_MAX ? INT_MAX : (int)m->count);
     size_t pos = 0;
-    mw_value k, v;
-    while (mw_map_next(m, &pos, &k, &v)) {
-        mw_lua_pushvalue(L, st, k);
-        mw_lua_pushvalue(L, st, v);
-        lua_rawset(L, -3);
+    while (map_next_slot(L, 1, m, &pos)) {
+        map_push_slot(L, st, m, pos, 0);
+        map_push_slot(L, st, m, pos, 1);
+        if (lua_isnil(L, -2))
+            lua_pop(L, 2);   /* the entry went away meanwhile */
+        else
+            lua_rawset(L, -3);
+        pos++;
     }
     return 1;
 }

@@ -9,6 +9,7 @@
 #include "lua/l_value.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,71 +76,96 @@ mw_value mw_lua_checkvalue(lua_State *L, mw_lua_state *st, int idx, int arg,
     return v;
 }
 
-void mw_lua_pushvalue(lua_State *L, mw_lua_state *st, mw_value v)
-{
-    switch (v.tag) {
-    case MW_TNIL:    lua_pushnil(L); break;
-    case MW_TBOOL:   lua_pushboolean(L, v.u.b); break;
-    case MW_TINT:    lua_pushinteger(L, (lua_Integer)v.u.i); break;
-    case MW_TFLOAT:  lua_pushnumber(L, (lua_Number)v.u.f); break;
-    case MW_TSTRING: {
-        mw_str *s = mw_str_cast(v.u.o);
-        lua_pushlstring(L, s->bytes, s->len);
-        break;
-    }
-    case MW_TOBJECT: mw_lua_push_object(L, st, v.u.o); break;
-    }
-}
-
+/* The readable form is built in C, with no Lua call until the end: a Lua
+ * allocation could run a script's __gc that changes the containers being
+ * printed. The text goes in a buffer kept in the module state (so an
+ * error raised while pushing it cannot leak it) and grows as needed. */
 typedef struct repr_ctx {
-    lua_State *L;
     mw_lua_state *st;
-    luaL_Buffer *b;
-    mw_object *path[REPR_MAX_DEPTH + 1];   /* containers being printed */
+    size_t len;
+    int failed;                            /* the buffer could not grow */
+    const mw_object *path[REPR_MAX_DEPTH + 1];   /* containers being printed */
     int depth;
 } repr_ctx;
 
-static void repr_string(luaL_Buffer *b, const char *s, size_t len)
+static void repr_add(repr_ctx *ctx, const char *s, size_t n)
 {
-    luaL_addchar(b, '"');
+    mw_lua_state *st = ctx->st;
+    if (ctx->failed)
+        return;
+    if (ctx->len + n > st->scratch_cap) {
+        size_t cap = st->scratch_cap < 256 ? 256 : st->scratch_cap;
+        while (cap < ctx->len + n)
+            cap *= 2;
+        char *buf = mw_alloc_realloc(st->alloc, MW_DOMAIN_NATIVE, st->scratch,
+                                     st->scratch_cap, cap);
+        if (buf == NULL) {
+            ctx->failed = 1;
+            return;
+        }
+        st->scratch = buf;
+        st->scratch_cap = cap;
+    }
+    memcpy(st->scratch + ctx->len, s, n);
+    ctx->len += n;
+}
+
+static void repr_adds(repr_ctx *ctx, const char *s)
+{
+    repr_add(ctx, s, strlen(s));
+}
+
+static void repr_string(repr_ctx *ctx, const char *s, size_t len)
+{
+    repr_add(ctx, "\"", 1);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
-            luaL_addchar(b, '\\');
-            luaL_addchar(b, (char)c);
+            char esc[2] = { '\\', (char)c };
+            repr_add(ctx, esc, 2);
         } else if (c == '\n') {
-            luaL_addstring(b, "\\n");
+            repr_adds(ctx, "\\n");
         } else if (iscntrl(c)) {
             char esc[8];
             snprintf(esc, sizeof esc, "\\%d", c);
-            luaL_addstring(b, esc);
+            repr_adds(ctx, esc);
         } else {
-            luaL_addchar(b, (char)c);
+            repr_add(ctx, (const char *)&s[i], 1);
         }
     }
-    luaL_addchar(b, '"');
+    repr_add(ctx, "\"", 1);
 }
 
-static void repr_object(repr_ctx *ctx, mw_object *o);
+/* Numbers as Lua's tostring writes them: integers plainly, floats with
+ * "%.14g" and a ".0" when that looks like an integer. */
+static void repr_number(repr_ctx *ctx, mw_value v)
+{
+    char buf[64];
+    if (v.tag == MW_TINT) {
+        snprintf(buf, sizeof buf, "%" PRId64, v.u.i);
+    } else {
+        snprintf(buf, sizeof buf, "%.14g", v.u.f);
+        if (buf[strspn(buf, "-0123456789")] == '\0')
+            strcat(buf, ".0");
+    }
+    repr_adds(ctx, buf);
+}
+
+static void repr_object(repr_ctx *ctx, const mw_object *o);
 
 static void repr_value(repr_ctx *ctx, mw_value v)
 {
-    lua_State *L = ctx->L;
     switch (v.tag) {
+    case MW_TNIL:    repr_adds(ctx, "nil"); break;
+    case MW_TBOOL:   repr_adds(ctx, v.u.b ? "true" : "false"); break;
+    case MW_TINT:
+    case MW_TFLOAT:  repr_number(ctx, v); break;
     case MW_TSTRING: {
-        mw_str *s = mw_str_cast(v.u.o);
-        repr_string(ctx->b, s->bytes, s->len);
+        const mw_str *s = mw_str_cast(v.u.o);
+        repr_string(ctx, s->bytes, s->len);
         break;
     }
-    case MW_TOBJECT:
-        repr_object(ctx, v.u.o);
-        break;
-    default:
-        mw_lua_pushvalue(L, ctx->st, v);
-        luaL_tolstring(L, -1, NULL);
-        lua_remove(L, -2);
-        luaL_addvalue(ctx->b);
-        break;
+    case MW_TOBJECT: repr_object(ctx, v.u.o); break;
     }
 }
 
@@ -156,55 +182,54 @@ static int repr_is_identifier(const mw_str *s)
 static void repr_key(repr_ctx *ctx, mw_value k)
 {
     if (k.tag == MW_TSTRING && repr_is_identifier(mw_str_cast(k.u.o))) {
-        mw_str *s = mw_str_cast(k.u.o);
-        luaL_addlstring(ctx->b, s->bytes, s->len);
+        const mw_str *s = mw_str_cast(k.u.o);
+        repr_add(ctx, s->bytes, s->len);
     } else {
-        luaL_addchar(ctx->b, '[');
+        repr_adds(ctx, "[");
         repr_value(ctx, k);
-        luaL_addchar(ctx->b, ']');
+        repr_adds(ctx, "]");
     }
-    luaL_addstring(ctx->b, " = ");
+    repr_adds(ctx, " = ");
 }
 
-static void repr_object(repr_ctx *ctx, mw_object *o)
+static void repr_object(repr_ctx *ctx, const mw_object *o)
 {
-    luaL_Buffer *b = ctx->b;
-    luaL_addstring(b, o->type->name);
+    repr_adds(ctx, o->type->name);
     if (!mw_is_list(o) && !mw_is_map(o)) {
         char addr[32];
-        snprintf(addr, sizeof addr, ": %p", (void *)o);
-        luaL_addstring(b, addr);
+        snprintf(addr, sizeof addr, ": %p", (const void *)o);
+        repr_adds(ctx, addr);
         return;
     }
     for (int i = 0; i < ctx->depth; i++) {
         if (ctx->path[i] == o) {
-            luaL_addstring(b, "{<cycle>}");
+            repr_adds(ctx, "{<cycle>}");
             return;
         }
     }
     if (ctx->depth >= REPR_MAX_DEPTH) {
-        luaL_addstring(b, "{...}");
+        repr_adds(ctx, "{...}");
         return;
     }
     ctx->path[ctx->depth++] = o;
-    luaL_addchar(b, '{');
+    repr_adds(ctx, "{");
     size_t shown = 0, total;
     if (mw_is_list(o)) {
-        mw_list *l = mw_list_cast(o);
+        const mw_list *l = (const mw_list *)(const void *)o;
         total = l->len;
         for (size_t i = 0; i < l->len && shown < REPR_MAX_ITEMS; i++, shown++) {
             if (i > 0)
-                luaL_addstring(b, ", ");
+                repr_adds(ctx, ", ");
             repr_value(ctx, l->items[i]);
         }
     } else {
-        mw_map *m = mw_map_cast(o);
+        const mw_map *m = (const mw_map *)(const void *)o;
         total = m->count;
         size_t pos = 0;
         mw_value k, v;
         while (shown < REPR_MAX_ITEMS && mw_map_next(m, &pos, &k, &v)) {
             if (shown++ > 0)
-                luaL_addstring(b, ", ");
+                repr_adds(ctx, ", ");
             repr_key(ctx, k);
             repr_value(ctx, v);
         }
@@ -213,21 +238,19 @@ static void repr_object(repr_ctx *ctx, mw_object *o)
         char more[48];
         snprintf(more, sizeof more, "%s... (%zu more)", shown > 0 ? ", " : "",
                  total - shown);
-        luaL_addstring(b, more);
+        repr_adds(ctx, more);
     }
-    luaL_addchar(b, '}');
+    repr_adds(ctx, "}");
     ctx->depth--;
 }
 
-void mw_lua_pushrepr(lua_State *L, mw_lua_state *st, mw_object *o)
+void mw_lua_pushrepr(lua_State *L, mw_lua_state *st, const mw_object *o)
 {
-    luaL_Buffer b;
     repr_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    ctx.L = L;
     ctx.st = st;
-    ctx.b = &b;
-    luaL_buffinit(L, &b);
     repr_object(&ctx, o);
-    luaL_pushresult(&b);
+    if (ctx.failed)
+        mw_lua_status_error(L, st->alloc->last_error);
+    lua_pushlstring(L, st->scratch, ctx.len);
 }

@@ -19,11 +19,8 @@ mw_status mw_lua_tovalue(lua_State *L, mw_lua_state *st, int idx, mw_value *out)
 mw_value mw_lua_checkvalue(lua_State *L, mw_lua_state *st, int idx, int arg,
                            const char *container);
 
-/* Pushes v (borrowed) as a Lua value: objects as their handles. */
-void mw_lua_pushvalue(lua_State *L, mw_lua_state *st, mw_value v);
-
 /* Pushes the readable form of object o: list{1, "a", map{x = 2}}, with
  * nesting and length bounded and cycles shown as list{<cycle>}. */
-void mw_lua_pushrepr(lua_State *L, mw_lua_state *st, mw_object *o);
+void mw_lua_pushrepr(lua_State *L, mw_lua_state *st, const mw_object *o);
 
 #endif /* MW_L_VALUE_H */

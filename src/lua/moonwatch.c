@@ -20,7 +20,7 @@
  * for maps whose keys shadow the method. */
 static int mw_release(lua_State *L)
 {
-    mw_lua_state *st = mw_lua_upstate(L);
+    mw_lua_state *st = mw_lua_upstate_raw(L);
     mw_handle *h = mw_lua_test_handle(L, 1);
     if (h == NULL)
         return luaL_typeerror(L, 1, "moonwatch object");

@@ -15,7 +15,18 @@ static int state_gc(lua_State *L)
         mw_heap_destroy(st->heap);
         st->heap = NULL;
     }
+    mw_alloc_free(st->alloc, MW_DOMAIN_NATIVE, st->scratch, st->scratch_cap);
+    st->scratch = NULL;
+    st->scratch_cap = 0;
     return 0;
+}
+
+mw_lua_state *mw_lua_live(lua_State *L)
+{
+    mw_lua_state *st = lua_touserdata(L, lua_upvalueindex(1));
+    if (st->heap == NULL)
+        luaL_error(L, "moonwatch: the Lua state is closing");
+    return st;
 }
 
 mw_lua_state *mw_lua_state_open(lua_State *L)

@@ -26,14 +26,24 @@ typedef struct mw_lua_state {
     mw_alloc own_alloc;      /* used when Lua's allocator is not ours */
     mw_heap *heap;           /* NULL once the Lua state is closing */
     int cache_ref;           /* registry ref: handle cache (weak values) */
+    char *scratch;           /* text buffer for tostring, reused */
+    size_t scratch_cap;
 } mw_lua_state;
 
 /* Returns the module state, creating it on first use. Raises on memory
  * exhaustion. */
 mw_lua_state *mw_lua_state_open(lua_State *L);
 
-/* The module state of a C function registered with it as upvalue 1. */
-#define mw_lua_upstate(L) ((mw_lua_state *)lua_touserdata((L), lua_upvalueindex(1)))
+/* The module state of a C function registered with it as upvalue 1, as
+ * is: its heap is NULL once the Lua state is closing. For __gc, release
+ * and tostring, which must work then too. */
+#define mw_lua_upstate_raw(L) ((mw_lua_state *)lua_touserdata((L), lua_upvalueindex(1)))
+
+/* The module state, for every other function: raises "moonwatch: the Lua
+ * state is closing" if the heap is gone (a host finalizer that runs after
+ * the module's own, at lua_close). */
+mw_lua_state *mw_lua_live(lua_State *L);
+#define mw_lua_upstate(L) mw_lua_live(L)
 
 /* Raises the Lua error for a failed native operation: "memory limit
  * exceeded", "not enough memory", or the status's text. Never returns. */

@@ -97,4 +97,26 @@ t.eq(mw.gc.debug(false), true, "debug was on")
 t.eq(mw.gc.uncollectable(), 0, "lists and maps are always collectable")
 
 holder:release()
+
+-- Threshold 0 turns automatic collection off; collect(0) and collect(1)
+-- work from Lua; stats count what they found.
+mw.gc.collect()
+local s0 = mw.gc.stats()
+mw.gc.threshold(0)
+for i = 1, 2000 do local c = mw.list{}; c:append(c); c:release() end
+t.eq(mw.gc.stats()[1].collections, s0[1].collections, "threshold 0: no automatic collection")
+t.eq(mw.gc.collect(0), 2000, "collect(0) finds the young garbage")
+t.eq(mw.gc.stats()[1].collected, s0[1].collected + 2000, "stats count it")
+do local c = mw.list{}; c:append(c); c:release() end
+t.eq(mw.gc.collect(1), 1, "collect(1) includes generation 0")
+mw.gc.threshold(700)
+
+-- gc.debug reports on stderr: run a child moonwatch and read it.
+local exe = arg[-1]
+local p = io.popen(exe .. [[ -e "mw.gc.debug(true); local a = mw.list{}; a:append(a); a:release(); mw.gc.collect()" 2>&1]])
+local out = p:read("a")
+p:close()
+assert(out:find("moonwatch gc: collecting generation 2", 1, true), out)
+assert(out:find("moonwatch gc: collectable list at", 1, true), out)
+assert(out:find("moonwatch gc: done, 1 unreachable", 1, true), out)
 print("gc: ok")

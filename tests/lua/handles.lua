@@ -55,4 +55,19 @@ end
 collectgarbage(); collectgarbage()
 t.eq(mw.mem.stats().objects.list.count, before, "freed by __gc")
 
+
+-- The metatable is out of scripts' reach, so __gc cannot be called on
+-- other userdata (io.stdout, say).
+t.eq(getmetatable(mw.list{}), false, "list metatable protected")
+t.eq(getmetatable(mw.map{}), false, "map metatable protected")
+
+-- A released handle still answers its methods (release, tostring) but
+-- not data.
+local r = mw.map{x = 1}
+r:release()
+r:release()
+t.eq(type(r.release), "function", "methods found on a released map")
+t.raises("attempt to use a released map", function() return r.x end)
+t.raises("attempt to use a released map", function() return #r end)
+
 print("handles: ok")

@@ -78,4 +78,22 @@ local s = mw.list{bytes}
 t.eq(s[1], bytes, "binary string")
 t.eq(tostring(mw.list{'q"\\'}), [[list{"q\"\\"}]], "escaped tostring")
 
+
+-- Methods' results and edge cases.
+local m = mw.list{1}
+t.eq(m:append(2), m, "append returns the list")
+t.eq(m:insert(3), m, "insert(v) appends and returns the list")
+t.eq(m:insert(1, 0), m, "insert(i, v) returns the list")
+t.eq(tostring(m), "list{0, 1, 2, 3}", "after inserts")
+m:clear()
+t.eq(#m, 0, "clear")
+t.eq(m:pop(), nil, "pop on an empty list gives nil")
+t.raises("position out of bounds", function() m:pop(1) end)
+t.raises("bad argument #1 to 'list' (table expected, got number)", function() mw.list(5) end)
+local next_of = pairs(mw.list{1})
+t.eq(next_of(mw.list{1}, math.maxinteger), nil, "iterator past the end")
+t.eq(tostring(mw.list{1.0, -0.5, 1e300, 2^63, math.huge, -math.huge}),
+     "list{1.0, -0.5, 1e+300, 9.2233720368548e+18, inf, -inf}", "numbers print as Lua prints them")
+t.eq(tostring(mw.list{math.mininteger}), "list{" .. math.mininteger .. "}", "integers")
+
 print("list: ok")

@@ -72,4 +72,31 @@ t.eq(cfg.tags[2], "b", "nested list")
 cfg.self = cfg
 t.eq(cfg.self.self.name, "cpu", "self reference")
 
+
+-- Function forms, clear, released tostring, constructor errors.
+local f = mw.map{a = 1, b = 2}
+local ks = mw.map.keys(f)
+table.sort(ks)
+t.eq(table.concat(ks, ","), "a,b", "mw.map.keys")
+t.eq(#mw.map.values(f), 2, "mw.map.values")
+f:clear()
+t.eq(#f, 0, "clear")
+t.eq(f.a, nil, "cleared")
+f:release()
+t.eq(tostring(f), "map (released)", "tostring of a released map")
+t.raises("bad argument #1 to 'map' (table expected, got string)", function() mw.map("x") end)
+
+-- Over budget, a map refuses new keys and keeps the ones it has.
+collectgarbage(); collectgarbage(); mw.gc.collect()
+local grow = mw.map()
+mw.mem.budget(mw.mem.stats().total + 200000)
+local ok, err = pcall(function() for i = 1, 1e6 do grow[i] = i end end)
+mw.mem.budget(false)
+t.eq(ok, false, "map growth over budget fails")
+assert(tostring(err):find("memory limit exceeded", 1, true), tostring(err))
+local n = #grow
+assert(n > 1000, "kept " .. n)
+for i = 1, n do assert(grow[i] == i, "entry " .. i .. " intact") end
+grow:release()
+
 print("map: ok")

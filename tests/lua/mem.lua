@@ -57,4 +57,28 @@ mw.mem.resetpeak()
 local now = mw.mem.stats()
 assert(now.peak >= now.total and now.peak < old_peak - 8000000,
        "resetpeak starts from the current figure")
+
+-- Sizes of the other objects, and the remaining fields.
+collectgarbage(); collectgarbage(); mw.gc.collect()
+local b0 = mw.mem.stats()
+local mp = mw.map()
+local b1 = mw.mem.stats()
+t.eq(b1.objects.map.bytes - b0.objects.map.bytes, 80, "an empty map is 80 bytes")
+mp.k = 1
+local b2 = mw.mem.stats()
+t.eq(b2.objects.map.bytes - b1.objects.map.bytes, 8 * 32, "the first 8 slots of 32 bytes")
+mp:release()
+local sl = mw.list{string.rep("a", 10), string.rep("b", 300)}
+local b3 = mw.mem.stats()
+-- 32 bytes of header, the bytes and a NUL; rounded to 16 up to 256 bytes.
+t.eq(b3.objects.str.bytes - b1.objects.str.bytes, 48 + (32 + 300 + 1), "str sizes")
+sl:release()
+local s2 = mw.mem.stats()
+assert(s2.lua_peak >= s2.lua and s2.native_peak >= s2.native, "per-heap peaks")
+assert(s2.failed >= 2, "refused allocations counted: " .. s2.failed)
+mw.mem.budget(s2.total + 10^7)
+t.eq(mw.mem.stats().budget, s2.total + 10^7, "budget field")
+mw.mem.budget(false)
+t.eq(mw.mem.stats().budget, nil, "no budget field without a budget")
+
 print("mem: ok")

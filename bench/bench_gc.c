@@ -2,6 +2,8 @@
  * bench_gc.c: the collector alone, from C: a full collection of N lists,
  * half of them in garbage cycles (pairs), built without Lua in between,
  * so the figure is the collector's own cost on densely allocated objects.
+ * Also: the cost of creating and freeing one list, from C, for comparison
+ * with the handle benchmark (bench/handles.lua).
  *
  *   bench_gc [N] [repeats]
  */
@@ -58,10 +60,28 @@ int main(int argc, char **argv)
         mw_decref(heap, &keep->ob);
         mw_heap_destroy(heap);
     }
+    /* Create + free of an empty list, through the pool and the tracker. */
+    double best_cf = 1e9;
+    for (int r = 0; r < repeats; r++) {
+        mw_alloc alloc;
+        mw_alloc_init(&alloc);
+        mw_heap *heap = mw_heap_new(&alloc);
+        double t0 = now();
+        for (long i = 0; i < n; i++) {
+            mw_list *l = mw_list_new(heap, 0);
+            mw_decref(heap, &l->ob);
+        }
+        double dt = now() - t0;
+        if (dt < best_cf)
+            best_cf = dt;
+        mw_heap_destroy(heap);
+    }
     printf("bench_gc: %ld lists, %zu in garbage cycles, best of %d\n", n, found, repeats);
     printf("  full collection with garbage:  %8.2f ms  %6.1f ns/object\n",
            best * 1e3, best * 1e9 / (double)n);
     printf("  full collection, all live:     %8.2f ms  %6.1f ns/object\n",
            best_young * 1e3, best_young * 1e9 / (double)(n / 2 + 1));
+    printf("  create + free of one list (C):            %6.1f ns/object\n",
+           best_cf * 1e9 / (double)n);
     return found == (size_t)(n / 2) ? 0 : 1;
 }

@@ -56,8 +56,7 @@ static void gc_list_move(mw_gchead *list, mw_gchead *g)
     gc_list_append(list, g);
 }
 
-/* Moves every object of src to the end of dst, in O(1). */
-static void gc_list_merge(mw_gchead *dst, mw_gchead *src)
+void mw_gc_list_merge(mw_gchead *dst, mw_gchead *src)
 {
     if (gc_list_is_empty(src) || dst == src)
         return;
@@ -135,13 +134,13 @@ void mw_gc_freeze(mw_gc *gc)
 {
     /* As CPython's gc.freeze: only generation 0's counter restarts. */
     for (unsigned i = 0; i < MW_GC_NGEN; i++)
-        gc_list_merge(&gc->permanent, &gc->gens[i].head);
+        mw_gc_list_merge(&gc->permanent, &gc->gens[i].head);
     gc->gens[0].count = 0;
 }
 
 void mw_gc_unfreeze(mw_gc *gc)
 {
-    gc_list_merge(&gc->gens[MW_GC_NGEN - 1].head, &gc->permanent);
+    mw_gc_list_merge(&gc->gens[MW_GC_NGEN - 1].head, &gc->permanent);
 }
 
 static uint64_t gc_now_ns(void)
@@ -248,7 +247,7 @@ static size_t gc_finalize(mw_heap *heap, mw_gchead *unreachable)
             n_run++;
         }
     }
-    gc_list_merge(unreachable, &seen);
+    mw_gc_list_merge(unreachable, &seen);
     return n_run;
 }
 
@@ -278,7 +277,7 @@ static size_t gc_delete_garbage(mw_heap *heap, mw_gchead *garbage, int generatio
         if (gc->debug_fn != NULL)
             gc->debug_fn(gc->debug_ud, "uncollectable", generation, gc_obj(g), 0);
     }
-    gc_list_merge(&gc->uncollectable, &cleared);
+    mw_gc_list_merge(&gc->uncollectable, &cleared);
     return n_uncollectable;
 }
 
@@ -302,7 +301,7 @@ size_t mw_gc_collect(mw_heap *heap, int generation)
 
     mw_gchead *young = &gc->gens[generation].head;
     for (int i = 0; i < generation; i++)
-        gc_list_merge(young, &gc->gens[i].head);
+        mw_gc_list_merge(young, &gc->gens[i].head);
     int older_index = generation + 1 < MW_GC_NGEN ? generation + 1 : generation;
     mw_gchead *older = &gc->gens[older_index].head;
     if (gc->debug_fn != NULL)
@@ -316,7 +315,7 @@ size_t mw_gc_collect(mw_heap *heap, int generation)
 
     if (generation == MW_GC_NGEN - 2)
         gc->long_lived_pending += n_survivors;
-    gc_list_merge(older, young);
+    mw_gc_list_merge(older, young);
     if (generation == MW_GC_NGEN - 1) {
         gc->long_lived_pending = 0;
         gc->long_lived_total = n_survivors;
@@ -353,7 +352,7 @@ size_t mw_gc_collect(mw_heap *heap, int generation)
         gc_move_unreachable(&unreachable, &still_garbage);
         for (mw_gchead *g = still_garbage.next; g != &still_garbage; g = g->next)
             gc_obj(g)->flags &= ~(MW_GC_UNREACHABLE | MW_GC_COLLECTING);
-        gc_list_merge(older, &unreachable);
+        mw_gc_list_merge(older, &unreachable);
         garbage = &still_garbage;
     }
 

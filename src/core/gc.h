@@ -117,6 +117,9 @@ void mw_gc_unfreeze(mw_gc *gc);
  * MW_GC_UNCOLLECTABLE. Walks the list: O(n). */
 size_t mw_gc_list_size(mw_gc *gc, unsigned which);
 
+/* Moves every object of list src to the end of list dst, in O(1). */
+void mw_gc_list_merge(mw_gchead *dst, mw_gchead *src);
+
 /* Checks whether o is tracked by the collector. */
 int mw_gc_is_tracked(mw_object *o);
 

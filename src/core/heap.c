@@ -216,19 +216,6 @@ void mw_object_dealloc(mw_heap *heap, mw_object *o)
     }
 }
 
-/* Moves every object of list src to the end of list dst. */
-static void heap_splice(mw_gchead *dst, mw_gchead *src)
-{
-    if (src->next == src)
-        return;
-    mw_gchead *first = src->next, *last = src->prev;
-    first->prev = dst->prev;
-    dst->prev->next = first;
-    last->next = dst;
-    dst->prev = last;
-    src->next = src->prev = src;
-}
-
 size_t mw_heap_destroy(mw_heap *heap)
 {
     if (heap == NULL)
@@ -244,8 +231,8 @@ size_t mw_heap_destroy(mw_heap *heap)
     mw_gchead left;
     left.next = left.prev = &left;
     for (unsigned i = 0; i < MW_GC_NGEN; i++)
-        heap_splice(&left, mw_gc_list(gc, i));
-    heap_splice(&left, mw_gc_list(gc, MW_GC_UNCOLLECTABLE));
+        mw_gc_list_merge(&left, mw_gc_list(gc, i));
+    mw_gc_list_merge(&left, mw_gc_list(gc, MW_GC_UNCOLLECTABLE));
     size_t n_left = 0;
     for (mw_gchead *g = left.next; g != &left; g = g->next) {
         mw_gchead_object(g)->refcount = MW_REFCOUNT_MAX / 2;

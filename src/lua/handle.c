@@ -15,6 +15,7 @@
 
 #include <string.h>
 
+#include "lua/l_value.h"
 #include "types/str.h"
 
 /* Metatables of handle classes carry this key (its address), which no
@@ -149,7 +150,7 @@ mw_object *mw_lua_check_object(lua_State *L, int idx, const mw_type *t)
     return h->obj;
 }
 
-static int handle_release(lua_State *L)
+int mw_lua_release_fn(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate_raw(L);
     mw_handle *h = mw_lua_test_handle(L, 1);
@@ -172,19 +173,23 @@ static int handle_gc(lua_State *L)
     return 0;
 }
 
+/* tostring of any handle: the readable form of its object (l_value.c),
+ * or "<type> (released)". */
 static int handle_tostring(lua_State *L)
 {
+    mw_lua_state *st = mw_lua_upstate_raw(L);
     mw_handle *h = mw_lua_test_handle(L, 1);
     if (h == NULL)
         return luaL_typeerror(L, 1, "moonwatch object");
+    if (h->obj != NULL && st->heap != NULL) {
+        mw_lua_pushrepr(L, st, h->obj);
+        return 1;
+    }
     luaL_getmetafield(L, 1, "__name");
     const char *name = lua_tostring(L, -1);
     if (name != NULL && strncmp(name, "moonwatch.", 10) == 0)
         name += 10;
-    if (h == NULL || h->obj == NULL)
-        lua_pushfstring(L, "%s (released)", name ? name : "object");
-    else
-        lua_pushfstring(L, "%s: %p", name ? name : "object", (void *)h->obj);
+    lua_pushfstring(L, "%s (released)", name ? name : "object");
     return 1;
 }
 
@@ -206,7 +211,7 @@ void mw_lua_newclass(lua_State *L, mw_lua_state *st, const mw_type *t,
 
     static const luaL_Reg defaults[] = {
         {"__gc", handle_gc},
-        {"__close", handle_release},
+        {"__close", mw_lua_release_fn},
         {"__tostring", handle_tostring},
         {NULL, NULL}
     };
@@ -216,7 +221,7 @@ void mw_lua_newclass(lua_State *L, mw_lua_state *st, const mw_type *t,
 
     lua_createtable(L, 0, 8);
     static const luaL_Reg base_methods[] = {
-        {"release", handle_release},
+        {"release", mw_lua_release_fn},
         {NULL, NULL}
     };
     mw_lua_setfuncs(L, st, base_methods);

@@ -69,6 +69,10 @@ mw_object *mw_lua_check_object(lua_State *L, int idx, const mw_type *t);
  * (released or not), else NULL. */
 mw_handle *mw_lua_test_handle(lua_State *L, int idx);
 
+/* The Lua function release(obj): obj:release(), __close and
+ * mw.release. Raises for anything but a handle. */
+int mw_lua_release_fn(lua_State *L);
+
 /* Drops the handle's reference (no-op if released already). */
 void mw_lua_release(lua_State *L, mw_lua_state *st, mw_handle *h);
 

@@ -168,20 +168,6 @@ static int list_len(lua_State *L)
     return 1;
 }
 
-static int list_tostring(lua_State *L)
-{
-    mw_lua_state *st = mw_lua_upstate_raw(L);
-    mw_handle *h = mw_lua_test_handle(L, 1);
-    if (h == NULL)
-        return luaL_typeerror(L, 1, "list");
-    if (h->obj == NULL || st->heap == NULL) {
-        lua_pushliteral(L, "list (released)");
-        return 1;
-    }
-    mw_lua_pushrepr(L, st, h->obj);
-    return 1;
-}
-
 static int list_pairs_next(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
@@ -284,7 +270,6 @@ void mw_lua_open_list(lua_State *L, mw_lua_state *st)
     static const luaL_Reg meta[] = {
         {"__newindex", list_newindex},
         {"__len", list_len},
-        {"__tostring", list_tostring},
         {"__pairs", list_pairs},
         {NULL, NULL}
     };

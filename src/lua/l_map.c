@@ -217,20 +217,6 @@ static int map_len(lua_State *L)
     return 1;
 }
 
-static int map_tostring(lua_State *L)
-{
-    mw_lua_state *st = mw_lua_upstate_raw(L);
-    mw_handle *h = mw_lua_test_handle(L, 1);
-    if (h == NULL)
-        return luaL_typeerror(L, 1, "map");
-    if (h->obj == NULL || st->heap == NULL) {
-        lua_pushliteral(L, "map (released)");
-        return 1;
-    }
-    mw_lua_pushrepr(L, st, h->obj);
-    return 1;
-}
-
 /* The iterator of pairs(m): upvalue 2 holds the slot position. Deleting
  * the current key during the loop is allowed (it leaves a tombstone). */
 static int map_pairs_next(lua_State *L)
@@ -345,7 +331,6 @@ void mw_lua_open_map(lua_State *L, mw_lua_state *st)
     static const luaL_Reg meta[] = {
         {"__newindex", map_newindex},
         {"__len", map_len},
-        {"__tostring", map_tostring},
         {"__pairs", map_pairs},
         {NULL, NULL}
     };

@@ -16,18 +16,6 @@
 #include "lua/state.h"
 #include "types/str.h"
 
-/* mw.release(obj): drops obj's reference now, like obj:release(); also
- * for maps whose keys shadow the method. */
-static int mw_release(lua_State *L)
-{
-    mw_lua_state *st = mw_lua_upstate_raw(L);
-    mw_handle *h = mw_lua_test_handle(L, 1);
-    if (h == NULL)
-        return luaL_typeerror(L, 1, "moonwatch object");
-    mw_lua_release(L, st, h);
-    return 0;
-}
-
 /* mw.isreleased(obj): whether obj's handle was released. */
 static int mw_isreleased(lua_State *L)
 {
@@ -68,7 +56,7 @@ int luaopen_moonwatch(lua_State *L)
     lua_setfield(L, -2, "mem");
 
     static const luaL_Reg funcs[] = {
-        {"release", mw_release},
+        {"release", mw_lua_release_fn},
         {"isreleased", mw_isreleased},
         {"type", mw_typeof},
         {NULL, NULL}

@@ -12,6 +12,8 @@
 #include "lua/l_gc.h"
 #include "lua/l_list.h"
 #include "lua/l_map.h"
+#include "lua/l_frame.h"
+#include "lua/l_series.h"
 #include "lua/l_mem.h"
 #include "lua/state.h"
 #include "types/str.h"
@@ -50,6 +52,12 @@ int luaopen_moonwatch(lua_State *L)
     lua_setfield(L, -2, "list");
     mw_lua_open_map(L, st);
     lua_setfield(L, -2, "map");
+    mw_lua_open_series(L, st);
+    lua_setfield(L, -2, "series");
+    mw_lua_open_frame(L, st);
+    lua_setfield(L, -2, "frame");
+    mw_lua_open_ring(L, st);
+    lua_setfield(L, -2, "ring");
     mw_lua_open_gc(L, st);
     lua_setfield(L, -2, "gc");
     mw_lua_open_mem(L, st);

@@ -587,11 +587,16 @@ static int series_count(lua_State *L)
     return 1;
 }
 
+/* The reductions below return NaN when they lack data (and only then,
+ * or when the data holds infinities of both signs): the count is only
+ * taken in that case, so the common case is one pass. */
 static int series_mean(lua_State *L)
 {
     mw_series *s = mw_lua_check_series(L, 1);
-    series_need(L, s, 1, "mean");
-    lua_pushnumber(L, (lua_Number)mw_stats_mean(mw_series_values(s), s->len));
+    double r = mw_stats_mean(mw_series_values(s), s->len);
+    if (isnan(r))
+        series_need(L, s, 1, "mean");
+    lua_pushnumber(L, (lua_Number)r);
     return 1;
 }
 
@@ -606,9 +611,10 @@ static int series_var_std(lua_State *L, int want_std)
 {
     mw_series *s = mw_lua_check_series(L, 1);
     size_t ddof = series_ddof(L, 2);
-    series_need(L, s, ddof + 1, want_std ? "std" : "var");
     double v = want_std ? mw_stats_std(mw_series_values(s), s->len, ddof)
                         : mw_stats_var(mw_series_values(s), s->len, ddof);
+    if (isnan(v))
+        series_need(L, s, ddof + 1, want_std ? "std" : "var");
     lua_pushnumber(L, (lua_Number)v);
     return 1;
 }
@@ -619,16 +625,20 @@ static int series_std(lua_State *L) { return series_var_std(L, 1); }
 static int series_min(lua_State *L)
 {
     mw_series *s = mw_lua_check_series(L, 1);
-    series_need(L, s, 1, "min");
-    lua_pushnumber(L, (lua_Number)mw_stats_min(mw_series_values(s), s->len));
+    double r = mw_stats_min(mw_series_values(s), s->len);
+    if (isnan(r))
+        series_need(L, s, 1, "min");
+    lua_pushnumber(L, (lua_Number)r);
     return 1;
 }
 
 static int series_max(lua_State *L)
 {
     mw_series *s = mw_lua_check_series(L, 1);
-    series_need(L, s, 1, "max");
-    lua_pushnumber(L, (lua_Number)mw_stats_max(mw_series_values(s), s->len));
+    double r = mw_stats_max(mw_series_values(s), s->len);
+    if (isnan(r))
+        series_need(L, s, 1, "max");
+    lua_pushnumber(L, (lua_Number)r);
     return 1;
 }
 

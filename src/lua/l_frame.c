@@ -273,20 +273,11 @@ static int frame_slice(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
     mw_frame *f = frame_check(L, 1);
-    lua_Integer n = (lua_Integer)f->nrows;
-    lua_Integer i = luaL_optinteger(L, 2, 1), j = luaL_optinteger(L, 3, -1);
-    if (i < 0)
-        i = i < -n ? 1 : n + i + 1;
-    else if (i == 0)
-        i = 1;
-    if (j < 0)
-        j = n + j + 1;
-    else if (j > n)
-        j = n;
+    size_t start, count;
+    mw_lua_sub_range(f->nrows, luaL_optinteger(L, 2, 1), luaL_optinteger(L, 3, -1),
+                     &start, &count);
     lua_settop(L, 1);
-    if (i > j)
-        return frame_push_slice(L, st, 0, 0);
-    return frame_push_slice(L, st, (size_t)i - 1, (size_t)(j - i + 1));
+    return frame_push_slice(L, st, start, count);
 }
 
 /* f:head([n]): the first n rows (5 by default). */
@@ -398,15 +389,7 @@ void mw_lua_open_frame(lua_State *L, mw_lua_state *st)
         {NULL, NULL}
     };
     mw_lua_newclass(L, st, &mw_frame_type, meta, methods, frame_index);
-    lua_createtable(L, 0, 8);
-    mw_lua_setfuncs(L, st, methods);
-    lua_createtable(L, 0, 1);
-    static const luaL_Reg call[] = {
-        {"__call", frame_call},
-        {NULL, NULL}
-    };
-    mw_lua_setfuncs(L, st, call);
-    lua_setmetatable(L, -2);
+    mw_lua_push_callable(L, st, methods, frame_call);
 }
 
 /* ---- rings ----------------------------------------------------------- */
@@ -554,12 +537,5 @@ void mw_lua_open_ring(lua_State *L, mw_lua_state *st)
         {NULL, NULL}
     };
     mw_lua_newclass(L, st, &mw_ring_type, meta, methods, ring_index);
-    lua_createtable(L, 0, 1);
-    lua_createtable(L, 0, 1);
-    static const luaL_Reg call[] = {
-        {"__call", ring_call},
-        {NULL, NULL}
-    };
-    mw_lua_setfuncs(L, st, call);
-    lua_setmetatable(L, -2);
+    mw_lua_push_callable(L, st, NULL, ring_call);
 }

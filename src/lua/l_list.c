@@ -288,13 +288,5 @@ void mw_lua_open_list(lua_State *L, mw_lua_state *st)
         {"rep", list_rep},
         {NULL, NULL}
     };
-    lua_createtable(L, 0, 2);
-    mw_lua_setfuncs(L, st, funcs);
-    lua_createtable(L, 0, 1);
-    static const luaL_Reg call[] = {
-        {"__call", list_call},
-        {NULL, NULL}
-    };
-    mw_lua_setfuncs(L, st, call);
-    lua_setmetatable(L, -2);
+    mw_lua_push_callable(L, st, funcs, list_call);
 }

@@ -347,13 +347,5 @@ void mw_lua_open_map(lua_State *L, mw_lua_state *st)
     mw_lua_newclass(L, st, &mw_map_type, meta, methods, map_index);
 
     /* mw.map: the methods as plain functions, callable as the constructor. */
-    lua_createtable(L, 0, 8);
-    mw_lua_setfuncs(L, st, methods);
-    lua_createtable(L, 0, 1);
-    static const luaL_Reg call[] = {
-        {"__call", map_call},
-        {NULL, NULL}
-    };
-    mw_lua_setfuncs(L, st, call);
-    lua_setmetatable(L, -2);
+    mw_lua_push_callable(L, st, methods, map_call);
 }

@@ -242,37 +242,14 @@ static int series_pairs(lua_State *L)
     return 3;
 }
 
-/* Reads the 1-based inclusive range (i, j) of string.sub, negative
- * indices counting from the end; returns start and count. */
-static void series_range_args(lua_State *L, size_t len, int arg, size_t *start, size_t *count)
-{
-    lua_Integer i = luaL_optinteger(L, arg, 1);
-    lua_Integer j = luaL_optinteger(L, arg + 1, -1);
-    lua_Integer n = (lua_Integer)len;
-    if (i < 0)
-        i = i < -n ? 1 : n + i + 1;
-    else if (i == 0)
-        i = 1;
-    if (j < 0)
-        j = n + j + 1;
-    else if (j > n)
-        j = n;
-    if (i > j) {
-        *start = 0;
-        *count = 0;
-        return;
-    }
-    *start = (size_t)i - 1;
-    *count = (size_t)(j - i + 1);
-}
-
 /* s:slice([i [, j]]): the elements i..j as a view sharing s's buffer. */
 static int series_slice(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
     mw_series *s = mw_lua_check_series(L, 1);
     size_t start, count;
-    series_range_args(L, s->len, 2, &start, &count);
+    mw_lua_sub_range(s->len, luaL_optinteger(L, 2, 1), luaL_optinteger(L, 3, -1),
+                     &start, &count);
     lua_settop(L, 3);
     mw_handle *h = mw_lua_new_handle(L, st, &mw_series_type);
     s = mw_lua_check_series(L, 1);
@@ -1001,13 +978,5 @@ void mw_lua_open_series(lua_State *L, mw_lua_state *st)
         {"range", series_range},
         {NULL, NULL}
     };
-    lua_createtable(L, 0, 4);
-    mw_lua_setfuncs(L, st, funcs);
-    lua_createtable(L, 0, 1);
-    static const luaL_Reg call[] = {
-        {"__call", series_call},
-        {NULL, NULL}
-    };
-    mw_lua_setfuncs(L, st, call);
-    lua_setmetatable(L, -2);
+    mw_lua_push_callable(L, st, funcs, series_call);
 }

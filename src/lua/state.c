@@ -1,5 +1,6 @@
 /*
- * state.c: creation and teardown of the module state (see state.h).
+ * state.c: creation and teardown of the module state (see state.h), and
+ * the small helpers every binding shares.
  */
 #include "lua/state.h"
 
@@ -87,4 +88,38 @@ void mw_lua_setfuncs(lua_State *L, mw_lua_state *st, const luaL_Reg *funcs)
 {
     lua_pushlightuserdata(L, st);
     luaL_setfuncs(L, funcs, 1);
+}
+
+void mw_lua_push_callable(lua_State *L, mw_lua_state *st, const luaL_Reg *funcs,
+                          lua_CFunction call)
+{
+    lua_createtable(L, 0, 8);
+    if (funcs != NULL)
+        mw_lua_setfuncs(L, st, funcs);
+    lua_createtable(L, 0, 1);
+    lua_pushlightuserdata(L, st);
+    lua_pushcclosure(L, call, 1);
+    lua_setfield(L, -2, "__call");
+    lua_setmetatable(L, -2);
+}
+
+void mw_lua_sub_range(size_t len, lua_Integer i, lua_Integer j, size_t *start,
+                      size_t *count)
+{
+    lua_Integer n = (lua_Integer)len;
+    if (i < 0)
+        i = i < -n ? 1 : n + i + 1;
+    else if (i == 0)
+        i = 1;
+    if (j < 0)
+        j = j < -n ? 0 : n + j + 1;
+    else if (j > n)
+        j = n;
+    if (i > j) {
+        *start = 0;
+        *count = 0;
+        return;
+    }
+    *start = (size_t)i - 1;
+    *count = (size_t)(j - i + 1);
 }

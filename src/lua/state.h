@@ -56,4 +56,15 @@ size_t mw_lua_heap_bytes(lua_State *L, const mw_lua_state *st);
  * module state as upvalue 1. */
 void mw_lua_setfuncs(lua_State *L, mw_lua_state *st, const luaL_Reg *funcs);
 
+/* Pushes a table of funcs (each with the state as upvalue 1) that can be
+ * called as `call` (__call): mw.list, mw.map, mw.series, ... */
+void mw_lua_push_callable(lua_State *L, mw_lua_state *st, const luaL_Reg *funcs,
+                          lua_CFunction call);
+
+/* string.sub's range rules on a sequence of len elements: i and j are
+ * 1-based and inclusive, negative counts from the end, out-of-range ends
+ * are clamped. Stores the 0-based start and the element count. */
+void mw_lua_sub_range(size_t len, lua_Integer i, lua_Integer j, size_t *start,
+                      size_t *count);
+
 #endif /* MW_LUA_STATE_H */

@@ -56,12 +56,10 @@ static void frame_push_column(lua_State *L, mw_lua_state *st, int idx, const cha
     mw_series *s = mw_lua_push_new_series(L, st, (size_t)n, 0, 0);
     int top = lua_gettop(L);
     for (lua_Integer i = 1; i <= n; i++) {
-        lua_geti(L, idx, i);
-        int isnum;
-        double v = (double)lua_tonumberx(L, -1, &isnum);
-        if (!isnum)
+        if (lua_geti(L, idx, i) != LUA_TNUMBER)
             luaL_error(L, "column '%s': element %I is a %s, not a number", name,
                        (LUAI_UACINT)i, luaL_typename(L, -1));
+        double v = (double)lua_tonumber(L, -1);
         lua_pop(L, 1);
         s = mw_lua_check_series(L, top);
         mw_series_values(s)[i - 1] = v;
@@ -82,9 +80,18 @@ static void frame_set_column(lua_State *L, mw_lua_state *st, int fidx, const cha
         mw_lua_status_error(L, status);
 }
 
+typedef struct frame_name {
+    const char *bytes;
+    size_t len;
+    lua_Integer key;         /* index in the table of names */
+} frame_name;
+
 static int frame_name_cmp(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    const frame_name *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->bytes, y->bytes, n);
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
 
 /* mw.frame([{name = series or table, ...}]) */
@@ -98,7 +105,9 @@ static int frame_call(lua_State *L)
     frame_push_new(L, st);                   /* 3 */
     if (lua_isnil(L, 2))
         return 1;
-    /* Collect the names (sorted, for a deterministic column order). */
+    /* Collect the names (sorted, for a deterministic column order). The
+     * names are Lua strings anchored in table 4; they may hold any bytes,
+     * so they go by pointer and length. */
     lua_newtable(L);                         /* 4: names */
     lua_Integer n = 0;
     lua_pushnil(L);
@@ -110,17 +119,19 @@ static int frame_call(lua_State *L)
         lua_pushvalue(L, -1);
         lua_rawseti(L, 4, ++n);
     }
-    const char **names = lua_newuserdatauv(L, (size_t)n * sizeof *names + 1, 0);   /* 5 */
+    frame_name *names = lua_newuserdatauv(L, (size_t)n * sizeof *names + 1, 0);   /* 5 */
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, 4, i);
-        names[i - 1] = lua_tostring(L, -1);  /* anchored in table 4 */
+        names[i - 1].bytes = lua_tolstring(L, -1, &names[i - 1].len);
+        names[i - 1].key = i;
         lua_pop(L, 1);
     }
     qsort(names, (size_t)n, sizeof *names, frame_name_cmp);
     for (lua_Integer i = 0; i < n; i++) {
-        lua_getfield(L, 2, names[i]);
-        frame_push_column(L, st, -1, names[i]);
-        frame_set_column(L, st, 3, names[i], strlen(names[i]), lua_gettop(L));
+        lua_rawgeti(L, 4, names[i].key);
+        lua_rawget(L, 2);
+        frame_push_column(L, st, -1, names[i].bytes);
+        frame_set_column(L, st, 3, names[i].bytes, names[i].len, lua_gettop(L));
         lua_pop(L, 2);
     }
     lua_settop(L, 3);
@@ -159,6 +170,12 @@ static int frame_push_named(lua_State *L, mw_lua_state *st, int fidx, int kidx)
     if (!frame_col_read(L, &ctx, &v))
         return 0;
     mw_lua_push_read(L, st, frame_col_read, &ctx);
+    if (lua_isnil(L, -1)) {
+        /* A finalizer run by the push released the frame or dropped the
+         * column: say which. */
+        frame_check(L, fidx);
+        luaL_error(L, "frame changed while reading column '%s'", lua_tostring(L, kidx));
+    }
     return 1;
 }
 
@@ -403,7 +420,11 @@ static mw_ring *ring_check(lua_State *L, int idx)
 static int ring_call(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
-    lua_Integer cap = luaL_checkinteger(L, 2);
+    int isint;
+    lua_Integer cap = lua_tointegerx(L, 2, &isint);
+    if (!isint || lua_type(L, 2) != LUA_TNUMBER)
+        return luaL_error(L, "bad argument #1 to 'ring' (integer capacity expected, got %s)",
+                          lua_type(L, 2) == LUA_TNUMBER ? "a fraction" : luaL_typename(L, 2));
     if (cap < 1 || (lua_Unsigned)cap > SIZE_MAX / 64)
         return luaL_error(L, "bad argument #1 to 'ring' (capacity must be 1 or more)");
     mw_handle *h = mw_lua_new_handle(L, st, &mw_ring_type);
@@ -495,8 +516,10 @@ static int ring_toseries(lua_State *L)
     size_t n = ring_check(L, 1)->count;
     mw_series *s = mw_lua_push_new_series(L, st, n, 0, 0);
     mw_ring *r = ring_check(L, 1);
+    if (r->count != n)
+        return luaL_error(L, "ring changed during toseries (by a finalizer)");
     double *x = mw_series_values(s);
-    for (size_t i = 0; i < n && i < r->count; i++)
+    for (size_t i = 0; i < n; i++)
         x[i] = mw_ring_get(r, i);
     return 1;
 }

@@ -60,7 +60,7 @@ static mw_series *series_push_result(lua_State *L, mw_lua_state *st, int from, s
     int stamps = in->stamps != NULL && in->len == n;
     mw_series *out = mw_lua_push_new_series(L, st, n, stamps, 0);
     in = mw_lua_check_series(L, from);
-    if (stamps)
+    if (stamps && n > 0 && in->stamps != NULL && in->len == n)
         memcpy(mw_series_stamps(out), mw_series_stamps(in), n * sizeof(int64_t));
     return out;
 }
@@ -71,12 +71,11 @@ static mw_series *series_push_result(lua_State *L, mw_lua_state *st, int from, s
 static double series_table_number(lua_State *L, int t, lua_Integer i, int arg,
                                   const char *fname)
 {
-    lua_geti(L, t, i);
-    int isnum;
-    double v = (double)lua_tonumberx(L, -1, &isnum);
-    if (!isnum)
+    /* Numbers only: a numeric string ("3") is a string, not a value. */
+    if (lua_geti(L, t, i) != LUA_TNUMBER)
         luaL_error(L, "bad argument #%d to '%s' (element %I is a %s, not a number)",
                    arg, fname, (LUAI_UACINT)i, luaL_typename(L, -1));
+    double v = (double)lua_tonumber(L, -1);
     lua_pop(L, 1);
     return v;
 }
@@ -86,7 +85,11 @@ static int series_call(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
     /* Argument 1 is the mw.series table (__call); the user's #1 is 2. */
-    if (mw_lua_test_handle(L, 2) != NULL) {
+    mw_handle *arg = mw_lua_test_handle(L, 2);
+    if (arg != NULL) {
+        if (arg->obj != NULL && !mw_is_series(arg->obj))
+            return luaL_error(L, "bad argument #1 to 'series' (table or series expected, got %s)",
+                              arg->obj->type->name);
         mw_series *src = mw_lua_check_series(L, 2);
         mw_handle *h = mw_lua_new_handle(L, st, &mw_series_type);
         src = mw_lua_check_series(L, 2);
@@ -123,10 +126,9 @@ static int series_call(lua_State *L)
         mw_series_values(s)[i - 1] = v;
     }
     for (lua_Integer i = 1; has_ts && i <= n; i++) {
-        lua_geti(L, 3, i);
-        int isint;
+        int isint = lua_geti(L, 3, i) == LUA_TNUMBER;
         lua_Integer t = lua_tointegerx(L, -1, &isint);
-        if (!isint)
+        if (!isint || !lua_isinteger(L, -1))
             return luaL_error(L, "bad argument #2 to 'series' (timestamp %I is not an integer)",
                               (LUAI_UACINT)i);
         lua_pop(L, 1);
@@ -156,25 +158,57 @@ static int series_full(lua_State *L)
     return 1;
 }
 
-/* mw.series.range(start, stop [, step]): start, start + step, ... up to
- * and including stop, as Lua's numeric for. */
+/* mw.series.range(start, stop [, step]): the values of Lua's numeric
+ * `for v = start, stop, step`, with the same rules: integer loops when
+ * all three are integers (counted without overflow, as Lua's forprep),
+ * float loops by repeated addition otherwise. */
 static int series_range(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
-    double start = (double)luaL_checknumber(L, 1);
-    double stop = (double)luaL_checknumber(L, 2);
-    double step = (double)luaL_optnumber(L, 3, 1);
+    luaL_checknumber(L, 1);
+    luaL_checknumber(L, 2);
+    if (lua_isnoneornil(L, 3))
+        lua_settop(L, 2), lua_pushinteger(L, 1);
+    luaL_checknumber(L, 3);
+    if (lua_isinteger(L, 1) && lua_isinteger(L, 2) && lua_isinteger(L, 3)) {
+        lua_Integer init = lua_tointeger(L, 1), limit = lua_tointeger(L, 2);
+        lua_Integer step = lua_tointeger(L, 3);
+        luaL_argcheck(L, step != 0, 3, "step must not be zero");
+        lua_Unsigned count;
+        if (step > 0 ? init > limit : init < limit)
+            count = 0;
+        else if (step > 0)
+            count = ((lua_Unsigned)limit - (lua_Unsigned)init) / (lua_Unsigned)step + 1;
+        else
+            count = ((lua_Unsigned)init - (lua_Unsigned)limit)
+                    / ((lua_Unsigned)(-(step + 1)) + 1u) + 1;
+        luaL_argcheck(L, count <= SIZE_MAX / 16, 2, "range too long");
+        mw_series *s = mw_lua_push_new_series(L, st, (size_t)count, 0, 0);
+        double *x = mw_series_values(s);
+        lua_Unsigned v = (lua_Unsigned)init;
+        for (size_t i = 0; i < count; i++, v += (lua_Unsigned)step)
+            x[i] = (double)(lua_Integer)v;
+        return 1;
+    }
+    double init = (double)lua_tonumber(L, 1), limit = (double)lua_tonumber(L, 2);
+    double step = (double)lua_tonumber(L, 3);
     luaL_argcheck(L, step != 0 && !isnan(step), 3, "step must not be zero");
-    luaL_argcheck(L, !isnan(start) && !isnan(stop), 1, "start and stop must be numbers, not NaN");
-    double count = floor((stop - start) / step) + 1;
-    if (count < 0)
-        count = 0;
-    luaL_argcheck(L, count <= (double)(SIZE_MAX / 16), 2, "range too long");
-    size_t n = (size_t)count;
-    mw_series *s = mw_lua_push_new_series(L, st, n, 0, 0);
+    luaL_argcheck(L, isfinite(init) && isfinite(limit), 1, "start and stop must be finite");
+    if ((limit - init) / step > (double)(SIZE_MAX / 16))
+        return luaL_argerror(L, 2, "range too long");
+    if ((step > 0 ? init <= limit : init >= limit) && init + step == init)
+        return luaL_argerror(L, 3, "step too small to move from start");
+    /* Count first, with the very additions the loop makes. */
+    size_t count = 0;
+    for (double v = init; step > 0 ? v <= limit : v >= limit; v += step) {
+        if (++count > SIZE_MAX / 16)
+            return luaL_argerror(L, 2, "range too long");
+    }
+    mw_series *s = mw_lua_push_new_series(L, st, count, 0, 0);
     double *x = mw_series_values(s);
-    for (size_t i = 0; i < n; i++)
-        x[i] = start + (double)i * step;
+    double v = init;
+    for (size_t i = 0; i < count; i++, v += step)
+        x[i] = v;
     return 1;
 }
 
@@ -294,14 +328,22 @@ static int series_append(lua_State *L)
     mw_series *s = mw_lua_check_series(L, 1);
     double v = (double)luaL_checknumber(L, 2);
     int64_t t = (int64_t)luaL_optinteger(L, 3, 0);
+    int added_stamps = 0;
     if (!lua_isnoneornil(L, 3) && s->stamps == NULL) {
         mw_status status = mw_series_add_stamps(st->heap, s);
         if (status == MW_EINVAL)
             return luaL_error(L, "cannot append to a slice (copy it first)");
         if (status != MW_OK)
             return mw_lua_status_error(L, status);
+        added_stamps = 1;
     }
     mw_status status = mw_series_append(st->heap, s, v, t);
+    if (status != MW_OK && added_stamps) {
+        /* Leave the series as it was: without timestamps. */
+        mw_buffer *stamps = s->stamps;
+        s->stamps = NULL;
+        mw_decref(st->heap, &stamps->ob);
+    }
     if (status == MW_EINVAL)
         return luaL_error(L, "cannot append to a slice (copy it first)");
     if (status != MW_OK)
@@ -404,13 +446,13 @@ static int series_binary(lua_State *L, series_op op)
     if (a_is && b_is) {
         size_t m = mw_lua_check_series(L, 2)->len;
         if (m != n)
-            return luaL_error(L, "bad argument #2 to '%s' (length mismatch: %I and %I)",
-                              series_op_names[op], (LUAI_UACINT)n, (LUAI_UACINT)m);
+            return luaL_argerror(L, 2, lua_pushfstring(L, "length mismatch: %I and %I",
+                                                        (LUAI_UACINT)n, (LUAI_UACINT)m));
     } else {
         int other = a_is ? 2 : 1;
         if (lua_type(L, other) != LUA_TNUMBER)
-            return luaL_error(L, "bad argument #%d to '%s' (series or number expected, got %s)",
-                              other, series_op_names[op], luaL_typename(L, other));
+            return luaL_argerror(L, other, lua_pushfstring(L,
+                "series or number expected, got %s", luaL_typename(L, other)));
     }
     mw_series *out = series_push_result(L, st, from, n);
     /* Fetch the inputs again: the allocation may have run finalizers. */

@@ -16,6 +16,7 @@
 #include "lua/l_series.h"
 #include "lua/l_mem.h"
 #include "lua/state.h"
+#include "types/series.h"
 #include "types/str.h"
 
 /* mw.isreleased(obj): whether obj's handle was released. */
@@ -45,7 +46,10 @@ static int mw_typeof(lua_State *L)
 int luaopen_moonwatch(lua_State *L)
 {
     mw_lua_state *st = mw_lua_state_open(L);
+    /* Types without a handle class of their own are listed from the start
+     * too, so mw.mem.stats().objects has them before their first object. */
     mw_heap_type_stats(st->heap, &mw_str_type);
+    mw_heap_type_stats(st->heap, &mw_buffer_type);
     lua_createtable(L, 0, 12);
 
     mw_lua_open_list(L, st);

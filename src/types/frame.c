@@ -78,27 +78,30 @@ mw_status mw_frame_set(mw_heap *heap, mw_frame *f, const char *name, size_t len,
     long at = mw_frame_find(f, name, len);
     if (f->ncols > 0 && col->len != f->nrows && !(f->ncols == 1 && at == 0))
         return MW_ERANGE;
-    if (at >= 0) {
-        mw_series *old = f->cols[at];
-        mw_incref(&col->ob);
-        f->cols[at] = col;
-        f->nrows = col->len;
-        mw_decref(heap, &old->ob);
-        return MW_OK;
-    }
-    if (f->ncols == f->cap) {
+    if (at < 0 && f->ncols == f->cap) {
         mw_status st = frame_reserve(heap, f, f->cap < 4 ? 4 : f->cap * 2);
         if (st != MW_OK)
             return st;
     }
-    mw_str *s = mw_str_new(heap, name, len);
-    if (s == NULL)
+    mw_series *view = mw_series_slice(heap, col, 0, col->len);
+    if (view == NULL)
         return mw_heap_last_error(heap);
-    mw_incref(&col->ob);
+    if (at >= 0) {
+        mw_series *old = f->cols[at];
+        f->cols[at] = view;
+        f->nrows = view->len;
+        mw_decref(heap, &old->ob);
+        return MW_OK;
+    }
+    mw_str *s = mw_str_new(heap, name, len);
+    if (s == NULL) {
+        mw_decref(heap, &view->ob);
+        return mw_heap_last_error(heap);
+    }
     f->names[f->ncols] = s;
-    f->cols[f->ncols] = col;
+    f->cols[f->ncols] = view;
     f->ncols++;
-    f->nrows = col->len;
+    f->nrows = view->len;
     return MW_OK;
 }
 

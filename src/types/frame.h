@@ -1,10 +1,11 @@
 /*
  * frame.h: named columns of equal length, a batch of records.
  *
- * A frame holds a reference to each column (a series) and its name (a
- * str), in insertion order. Columns are shared, not copied: f.value is
- * the very series stored, so writes to it are writes to the frame. Every
- * column has `nrows` values; adding a column of another length fails.
+ * A frame holds each column as a view (a slice of the whole series given:
+ * mw_series_slice) and its name (a str), in insertion order. Columns share
+ * their buffers, not copies: writes to a column are writes to the series
+ * it came from and back. Being views, columns cannot grow, so every
+ * column keeps `nrows` values; adding a column of another length fails.
  * Frames hold only series and strings, which never reference frames, so
  * a frame cannot be part of a cycle and is not tracked by the collector.
  */
@@ -39,8 +40,9 @@ mw_frame *mw_frame_new(mw_heap *heap);
 /* Index of the column named by len bytes at name, or -1. */
 long mw_frame_find(const mw_frame *f, const char *name, size_t len);
 
-/* Adds column `name` (or replaces it), borrowing col. MW_ERANGE if its
- * length differs from the frame's rows (when the frame has columns). */
+/* Adds column `name` (or replaces it) as a view of col (borrowed).
+ * MW_ERANGE if its length differs from the frame's rows (when the frame
+ * has other columns); MW_ENOMEM / MW_EBUDGET leave the frame as it was. */
 mw_status mw_frame_set(mw_heap *heap, mw_frame *f, const char *name, size_t len,
                        mw_series *col);
 

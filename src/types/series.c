@@ -113,6 +113,7 @@ mw_series *mw_series_slice(mw_heap *heap, mw_series *s, size_t start, size_t n)
     }
     v->offset = s->offset + start;
     v->len = n;
+    v->view = 1;
     return v;
 }
 
@@ -131,7 +132,7 @@ mw_series *mw_series_copy(mw_heap *heap, const mw_series *s)
 
 int mw_series_owns_buffers(const mw_series *s)
 {
-    return s->offset == 0 && s->values->len == s->len
+    return !s->view && s->offset == 0 && s->values->len == s->len
            && (s->stamps == NULL || s->stamps->len == s->len);
 }
 

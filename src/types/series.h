@@ -46,6 +46,7 @@ typedef struct mw_series {
     mw_buffer *stamps;       /* owned reference, or NULL: no timestamps */
     size_t offset;
     size_t len;
+    int view;                /* made by mw_series_slice: never grows */
 } mw_series;
 
 extern const mw_type mw_buffer_type;
@@ -86,7 +87,8 @@ mw_series *mw_series_slice(mw_heap *heap, mw_series *s, size_t start, size_t n);
 /* Returns a new reference to a copy of s with buffers of its own. */
 mw_series *mw_series_copy(mw_heap *heap, const mw_series *s);
 
-/* Checks whether s spans the whole of its buffers (so it may grow). */
+/* Checks whether s is not a slice and spans the whole of its buffers (so
+ * it may grow). */
 int mw_series_owns_buffers(const mw_series *s);
 
 /* Appends a value (and a timestamp, if s has timestamps). MW_EINVAL for

@@ -72,4 +72,20 @@ r:clear()
 t.eq(#r, 0, "clear")
 t.raises("capacity must be 1 or more", function() mw.ring(0) end)
 
+
+-- Review cases: each was a bug once.
+local col = mw.series{1, 2, 3}
+local fc = mw.frame{a = col}
+t.raises("cannot append to a slice", function() fc.a:append(4) end)
+col:append(4)
+t.eq(#fc, 3, "the frame keeps its rows when the given series grows")
+t.eq(#fc.a, 3, "its column is a view of the first 3 values")
+col[1] = 10
+t.eq(fc.a[1], 10, "and shares the buffer")
+local nul = mw.frame{["a\0x"] = {1}, b = {2}}
+t.eq(#nul:columns(), 2, "names with NUL bytes")
+t.eq(nul["a\0x"][1], 1, "read back by the full name")
+t.raises("bad argument #1 to 'ring' (integer capacity expected, got string)", function() mw.ring("x") end)
+t.raises("column 'v': element 1 is a string, not a number", function() mw.frame{v = {"1"}} end)
+
 print("frame: ok")

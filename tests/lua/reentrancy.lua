@@ -99,3 +99,31 @@ end
 assert(fired > 0, "the finalizer never ran: the test tested nothing")
 target = nil
 print(string.format("reentrancy: ok (finalizer ran %d times, %d pops refused)", fired, refused))
+
+-- Series, frames and rings under the same finalizer: results are whole
+-- or the documented errors, never freed memory.
+local function guarded2(fn, ...)
+  local ok, err = pcall(fn, ...)
+  if not ok then
+    local e = tostring(err)
+    assert(e:find("released", 1, true) or e:find("changed during", 1, true), e)
+  end
+end
+collectgarbage("generational")
+action = function(c) if not mw.isreleased(c) then c:release() end end
+for i = 1, 3000 do
+  local s = mw.series.range(1, 50)
+  target = s
+  guarded2(function() local r = s + s; r = s:rolling(5):median(); r = s:slice(2, 10); r = tostring(s) end)
+  target = nil
+  local f = mw.frame{a = mw.series.range(1, 20), b = mw.series.zeros(20)}
+  target = f
+  guarded2(function() local r = f:head(3); r = f:select{"b"}; r = f:row(2); r = f:columns(); r = tostring(f) end)
+  target = nil
+  local ring = mw.ring(8)
+  for j = 1, 8 do ring:push(j) end
+  target = ring
+  guarded2(function() local r = ring:toseries(); assert(#r == 8) end)
+  target = nil
+end
+print("reentrancy: series, frames and rings ok")

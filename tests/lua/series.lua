@@ -179,4 +179,45 @@ t.eq(after.objects.buffer.bytes - before.objects.buffer.bytes - 80000000 <= 64, 
 big:release()
 t.eq(mw.mem.stats().native, before.native, "release returns the 80 MB")
 
+
+-- Review cases: each was a bug once.
+local whole = mw.series{1, 2, 3}:slice()
+assert(tostring(whole):find("view", 1, true), "a whole-range slice is a view")
+t.raises("cannot append to a slice", function() whole:append(4) end)
+t.raises("element 2 is a string, not a number", function() mw.series{1, "3"} end)
+t.raises("timestamp 1 is not an integer", function() mw.series({1}, {ts = {"5"}}) end)
+t.raises("bad argument #1 to 'series' (table or series expected, got list)",
+         function() mw.series(mw.list{}) end)
+t.raises("bad argument #1 to 'lt' (series or number expected, got string)",
+         function() mw.series{1}:lt("x") end)
+t.raises("bad argument #1 to 'lt' (length mismatch: 1 and 2)",
+         function() mw.series{1}:lt(mw.series{1, 2}) end)
+local _ = mw.series({}, {ts = {}}) * 2   -- no copy of empty timestamps
+-- range gives exactly the values of Lua's numeric for.
+local function for_values(a, b, c)
+  local out = {}
+  for v = a, b, c do out[#out + 1] = v end
+  return out
+end
+for _, args in ipairs{{0, 0.7, 0.1}, {1, 2, 0.1}, {math.maxinteger - 2, math.maxinteger, 1},
+                      {math.mininteger + 2, math.mininteger, -1}, {5, 1, -2}, {1, 1, 1},
+                      {0.5, -0.5, -0.25}} do
+  local want = for_values(args[1], args[2], args[3])
+  local got = mw.series.range(args[1], args[2], args[3])
+  t.eq(#got, #want, "range length for " .. table.concat(args, ", "))
+  for i = 1, #want do t.eq(got[i], want[i] + 0.0, "range value " .. i) end
+end
+t.raises("step too small", function() mw.series.range(1e17, 1e17 + 100, 1) end)
+t.raises("start and stop must be finite", function() mw.series.range(1, math.huge) end)
+-- A failed append leaves the series as it was (no timestamps added).
+collectgarbage(); collectgarbage(); mw.gc.collect()
+local full = mw.series.zeros(100000)
+mw.mem.budget(mw.mem.stats().total + 1000000)
+local okb = pcall(full.append, full, 1, 123)
+mw.mem.budget(false)
+t.eq(okb, false, "append over budget fails")
+t.eq(full:hastimes(), false, "and adds no timestamps")
+t.eq(#full, 100000, "nor a value")
+t.eq(mw.mem.stats().objects.buffer ~= nil, true, "buffer listed in stats")
+
 print("series: ok")

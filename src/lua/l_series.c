@@ -159,9 +159,9 @@ static int series_full(lua_State *L)
 }
 
 /* mw.series.range(start, stop [, step]): the values of Lua's numeric
- * `for v = start, stop, step`, with the same rules: integer loops when
- * all three are integers (counted without overflow, as Lua's forprep),
- * float loops by repeated addition otherwise. */
+ * `for v = start, stop, step`, with the same rules: an integer loop when
+ * start and step are integers (counted without overflow, as Lua's
+ * forprep), a float loop by repeated addition otherwise. */
 static int series_range(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
@@ -170,18 +170,11 @@ static int series_range(lua_State *L)
     if (lua_isnoneornil(L, 3))
         lua_settop(L, 2), lua_pushinteger(L, 1);
     luaL_checknumber(L, 3);
-    if (lua_isinteger(L, 1) && lua_isinteger(L, 2) && lua_isinteger(L, 3)) {
-        lua_Integer init = lua_tointeger(L, 1), limit = lua_tointeger(L, 2);
-        lua_Integer step = lua_tointeger(L, 3);
+    if (lua_isinteger(L, 1) && lua_isinteger(L, 3)) {
+        lua_Integer init = lua_tointeger(L, 1), step = lua_tointeger(L, 3), limit;
         luaL_argcheck(L, step != 0, 3, "step must not be zero");
-        lua_Unsigned count;
-        if (step > 0 ? init > limit : init < limit)
-            count = 0;
-        else if (step > 0)
-            count = ((lua_Unsigned)limit - (lua_Unsigned)init) / (lua_Unsigned)step + 1;
-        else
-            count = ((lua_Unsigned)init - (lua_Unsigned)limit)
-                    / ((lua_Unsigned)(-(step + 1)) + 1u) + 1;
+        lua_Unsigned count = mw_lua_for_limit(L, 2, step, &limit)
+                             ? (lua_Unsigned)mw_lua_for_count(init, limit, step) : 0;
         luaL_argcheck(L, count <= SIZE_MAX / 16, 2, "range too long");
         mw_series *s = mw_lua_push_new_series(L, st, (size_t)count, 0, 0);
         double *x = mw_series_values(s);

@@ -4,6 +4,7 @@
  */
 #include "lua/state.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Registry key of the state userdata: the address of this constant. */
@@ -122,4 +123,39 @@ void mw_lua_sub_range(size_t len, lua_Integer i, lua_Integer j, size_t *start,
     }
     *start = (size_t)i - 1;
     *count = (size_t)(j - i + 1);
+}
+
+int mw_lua_for_limit(lua_State *L, int idx, lua_Integer step, lua_Integer *limit)
+{
+    if (lua_isinteger(L, idx)) {
+        *limit = lua_tointeger(L, idx);
+        return 1;
+    }
+    double f = (double)lua_tonumber(L, idx);
+    if (isnan(f))
+        return 0;
+    f = step < 0 ? ceil(f) : floor(f);
+    if (f >= -9223372036854775808.0 && f < 9223372036854775808.0) {
+        *limit = (lua_Integer)f;
+        return 1;
+    }
+    if (f > 0) {
+        *limit = LUA_MAXINTEGER;
+        return step > 0;
+    }
+    *limit = LUA_MININTEGER;
+    return step < 0;
+}
+
+lua_Integer mw_lua_for_count(lua_Integer init, lua_Integer limit, lua_Integer step)
+{
+    if (step > 0 ? init > limit : init < limit)
+        return 0;
+    lua_Unsigned count;
+    if (step > 0)
+        count = ((lua_Unsigned)limit - (lua_Unsigned)init) / (lua_Unsigned)step;
+    else
+        count = ((lua_Unsigned)init - (lua_Unsigned)limit)
+                / ((lua_Unsigned)(-(step + 1)) + 1u);
+    return count >= (lua_Unsigned)LUA_MAXINTEGER ? LUA_MAXINTEGER : (lua_Integer)count + 1;
 }

@@ -67,4 +67,16 @@ void mw_lua_push_callable(lua_State *L, mw_lua_state *st, const luaL_Reg *funcs,
 void mw_lua_sub_range(size_t len, lua_Integer i, lua_Integer j, size_t *start,
                       size_t *count);
 
+/* Lua 5.4's numeric for: the loop is on integers when the start and the
+ * step are integers, whatever the limit; a float limit is floored (or
+ * ceiled for a negative step) and clipped to the integer range, as
+ * lvm.c's forlimit does. Reads the limit at idx into *limit and returns
+ * 0 when the loop runs no step at all (a NaN limit, or one out of range
+ * on the far side). */
+int mw_lua_for_limit(lua_State *L, int idx, lua_Integer step, lua_Integer *limit);
+
+/* The number of values of `for v = init, limit, step` on integers (step
+ * non-zero), saturated at LUA_MAXINTEGER. */
+lua_Integer mw_lua_for_count(lua_Integer init, lua_Integer limit, lua_Integer step);
+
 #endif /* MW_LUA_STATE_H */

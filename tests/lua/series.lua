@@ -208,7 +208,9 @@ for _, args in ipairs{{0, 0.7, 0.1}, {1, 2, 0.1}, {math.maxinteger - 2, math.max
   for i = 1, #want do t.eq(got[i], want[i] + 0.0, "range value " .. i) end
 end
 t.raises("step too small", function() mw.series.range(1e17, 1e17 + 100, 1) end)
-t.raises("start and stop must be finite", function() mw.series.range(1, math.huge) end)
+t.raises("range too long", function() mw.series.range(1, math.huge) end)
+t.raises("start and stop must be finite", function() mw.series.range(0.5, math.huge) end)
+t.eq(#mw.series.range(1, 3.9), 3, "integer start and step: integer loop, limit floored")
 -- A failed append leaves the series as it was (no timestamps added).
 collectgarbage(); collectgarbage(); mw.gc.collect()
 local full = mw.series.zeros(100000)

@@ -11,6 +11,7 @@
 #include "lua/handle.h"
 #include "lua/l_gc.h"
 #include "lua/l_iter.h"
+#include "lua/l_synth.h"
 #include "lua/l_list.h"
 #include "lua/l_map.h"
 #include "lua/l_frame.h"
@@ -76,6 +77,7 @@ int luaopen_moonwatch(lua_State *L)
     };
     mw_lua_setfuncs(L, st, funcs);
     mw_lua_open_iter(L, st);
+    mw_lua_open_synth(L, st);
     lua_pushliteral(L, MW_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

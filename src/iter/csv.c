@@ -43,6 +43,22 @@
 
 #include "iter/parse.h"
 
+/* Under AddressSanitizer the free part of the buffer, [data_end + 1,
+ * buf_cap), is poisoned until a read fills it. A compaction leaves the old
+ * copy of the row behind, so a field offset that missed the shift would
+ * still read the right bytes and pass every test; poisoned, it fails
+ * loudly. Other builds compile this away. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CSV_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CSV_ASAN 1
+#endif
+#endif
+#ifdef CSV_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 /* The smallest buffer: with tiny chunks, a few rows share the buffer
  * before a compaction has to move the partial row down. */
 #define CSV_MIN_BUFFER ((size_t)4096)
@@ -102,7 +118,6 @@ struct mw_csv_reader {
     size_t pos;
     size_t field_start;
     size_t out;              /* next byte of a quoted field goes here */
-    size_t tail_start;       /* `out` when text after a closing quote began */
     int field_quoted;
     csv_span *spans;
     size_t n_spans;
@@ -142,6 +157,29 @@ struct mw_csv_reader {
 
 static const unsigned char csv_delimiter_candidates[4] = {',', ';', '\t', '|'};
 static const unsigned char csv_bom[3] = {0xEF, 0xBB, 0xBF};
+
+/* Poisons the buffer's free part, [data_end + 1, buf_cap) (see CSV_ASAN). */
+static void csv_poison_free_part(mw_csv_reader *r)
+{
+#ifdef CSV_ASAN
+    if (r->buf != NULL && r->buf_cap > r->data_end + 1)
+        ASAN_POISON_MEMORY_REGION(r->buf + r->data_end + 1, r->buf_cap - r->data_end - 1);
+#else
+    (void)r;
+#endif
+}
+
+static void csv_unpoison(mw_csv_reader *r, size_t from, size_t len)
+{
+#ifdef CSV_ASAN
+    if (r->buf != NULL && len > 0)
+        ASAN_UNPOISON_MEMORY_REGION(r->buf + from, len);
+#else
+    (void)r;
+    (void)from;
+    (void)len;
+#endif
+}
 
 void mw_csv_options_init(mw_csv_options *opts)
 {
@@ -199,6 +237,7 @@ void mw_csv_close(mw_csv_reader *r)
     if (r == NULL)
         return;
     mw_alloc *a = r->alloc;
+    csv_unpoison(r, 0, r->buf_cap);
     mw_alloc_free(a, MW_DOMAIN_NATIVE, r->buf, r->buf_cap);
     mw_alloc_free(a, MW_DOMAIN_NATIVE, r->spans, r->spans_cap * sizeof(csv_span));
     mw_alloc_free(a, MW_DOMAIN_NATIVE, r->fields, r->fields_cap * sizeof(mw_csv_field));
@@ -268,6 +307,7 @@ static void csv_compact(mw_csv_reader *r)
     size_t shift = r->row_begin;
     memmove(r->buf, r->buf + shift, r->data_end - shift);
     r->data_end -= shift;
+    csv_poison_free_part(r);
     r->pos -= shift;
     r->line_start -= shift;
     r->row_begin = 0;
@@ -278,8 +318,6 @@ static void csv_compact(mw_csv_reader *r)
         r->field_start -= shift;
     if (r->state == CSV_QUOTED || r->state == CSV_QUOTE_SEEN || r->state == CSV_AFTER_QUOTE)
         r->out -= shift;
-    if (r->state == CSV_AFTER_QUOTE)
-        r->tail_start -= shift;
     for (size_t i = 0; i < r->n_spans; i++)
         r->spans[i].start -= shift;
 }
@@ -293,6 +331,7 @@ static int csv_refill(mw_csv_reader *r)
     if (r->buf_cap - r->data_end < needed && r->row_begin > 0)
         csv_compact(r);
     if (r->buf_cap - r->data_end < needed) {
+        csv_unpoison(r, 0, r->buf_cap);     /* realloc copies the whole block */
         size_t new_cap = r->buf_cap != 0 ? r->buf_cap : 2 * r->chunk_size + 1;
         if (new_cap < CSV_MIN_BUFFER)
             new_cap = CSV_MIN_BUFFER;
@@ -304,19 +343,26 @@ static int csv_refill(mw_csv_reader *r)
             new_cap *= 2;
         }
         char *grown = mw_alloc_realloc(r->alloc, MW_DOMAIN_NATIVE, r->buf, r->buf_cap, new_cap);
+        if (grown != NULL) {
+            r->buf = grown;
+            r->buf_cap = new_cap;
+        }
+        csv_poison_free_part(r);
         if (grown == NULL)
             return csv_fail_memory(r);
-        r->buf = grown;
-        r->buf_cap = new_cap;
     }
+    csv_unpoison(r, r->data_end, r->chunk_size + 1);
     errno = 0;
     ptrdiff_t n = r->read_fn(r->ud, r->buf + r->data_end, r->chunk_size);
-    if (n < 0 || (size_t)n > r->chunk_size)
+    if (n < 0 || (size_t)n > r->chunk_size) {
+        csv_poison_free_part(r);
         return csv_fail_read(r, n, n == -1 ? errno : 0);
+    }
     if (n == 0)
         r->at_eof = 1;
     r->data_end += (size_t)n;
     r->bytes_read += (uint64_t)n;
+    csv_poison_free_part(r);
     return 1;
 }
 
@@ -458,7 +504,6 @@ static csv_outcome csv_parse(mw_csv_reader *r)
                 r->state = CSV_FIELD_START;
                 continue;
             }
-            r->tail_start = r->out;
             r->state = CSV_AFTER_QUOTE;
         }
             /* fall through */
@@ -477,8 +522,10 @@ static csv_outcome csv_parse(mw_csv_reader *r)
                 r->state = CSV_FIELD_START;
                 continue;
             }
-            /* Only a CR from after the quote is part of the line end. */
-            if (out > r->tail_start && buf[out - 1] == '\r')
+            /* The text after the quote is never empty (it starts with the
+             * byte that was neither quote, delimiter nor LF), so this CR
+             * came after the quote: part of the line end, not the field. */
+            if (buf[out - 1] == '\r')
                 len--;
             if (!csv_push_span(r, r->field_start, len))
                 goto failed;
@@ -530,7 +577,7 @@ out_of_input:
         break;
     case CSV_AFTER_QUOTE: {
         size_t len = r->out - r->field_start;
-        if (r->out > r->tail_start && buf[r->out - 1] == '\r')
+        if (buf[r->out - 1] == '\r')
             len--;
         if (!csv_push_span(r, r->field_start, len))
             return CSV_PARSE_FAILED;

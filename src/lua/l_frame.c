@@ -27,7 +27,7 @@ static mw_frame *frame_check(lua_State *L, int idx)
     return mw_frame_cast(mw_lua_check_object(L, idx, &mw_frame_type));
 }
 
-static mw_frame *frame_push_new(lua_State *L, mw_lua_state *st)
+mw_frame *mw_lua_push_new_frame(lua_State *L, mw_lua_state *st)
 {
     mw_handle *h = mw_lua_new_handle(L, st, &mw_frame_type);
     mw_frame *f = mw_frame_new(st->heap);
@@ -102,7 +102,7 @@ static int frame_call(lua_State *L)
         return luaL_error(L, "bad argument #1 to 'frame' (table expected, got %s)",
                           luaL_typename(L, 2));
     lua_settop(L, 2);
-    frame_push_new(L, st);                   /* 3 */
+    mw_lua_push_new_frame(L, st);                   /* 3 */
     if (lua_isnil(L, 2))
         return 1;
     /* Collect the names (sorted, for a deterministic column order). The
@@ -260,7 +260,7 @@ static int frame_row(lua_State *L)
  * f's columns (views: no copy). */
 static int frame_push_slice(lua_State *L, mw_lua_state *st, size_t start, size_t count)
 {
-    frame_push_new(L, st);
+    mw_lua_push_new_frame(L, st);
     int out = lua_gettop(L);
     for (size_t c = 0;; c++) {
         mw_frame *f = frame_check(L, 1);
@@ -316,7 +316,7 @@ static int frame_select(lua_State *L)
     frame_check(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    frame_push_new(L, st);                   /* 3 */
+    mw_lua_push_new_frame(L, st);                   /* 3 */
     lua_Integer n = luaL_len(L, 2);
     for (lua_Integer i = 1; i <= n; i++) {
         if (lua_geti(L, 2, i) != LUA_TSTRING)

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,44 +41,31 @@
 #define ITER_TNAME "moonwatch.iter"
 #define ITER_NUSERVALUES 3
 
-typedef struct iter iter;
-
-typedef struct iter_kind {
-    const char *name;
-    /* Pushes the next item (its values) and returns their count, 0 at
-     * the end. self is the iterator's stack index. May raise. */
-    int (*next)(lua_State *L, iter *it, int self);
-    /* Releases what the iterator holds outside Lua (a FILE*, memory).
-     * Called once; may be NULL. */
-    void (*close)(lua_State *L, iter *it);
-} iter_kind;
-
-struct iter {
-    const iter_kind *kind;
-    int done;                /* exhausted or closed: next is never called */
-    lua_Integer count;       /* items produced (enumerate, take, skip...) */
-    lua_Integer limit;       /* take/skip/batch/window sizes */
-    lua_Integer step;
-    double from, to, by;     /* range */
-    FILE *file;              /* lines: the open file, or NULL */
-    int owns_file;           /* close the file on close (not for stdin) */
-    size_t pos;              /* window: start of the last window */
-    size_t end;              /* window: values held in the buffer */
-};
+typedef mw_lua_iter iter;
+typedef mw_lua_iter_kind iter_kind;
 
 static iter *iter_check(lua_State *L, int idx)
 {
     return luaL_checkudata(L, idx, ITER_TNAME);
 }
 
-/* Pushes a new iterator of the given kind and returns it. */
-static iter *iter_new(lua_State *L, const iter_kind *kind)
+/* The data area starts after the iterator, aligned as malloc aligns. */
+#define ITER_DATA_OFFSET \
+    ((sizeof(iter) + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t))
+
+mw_lua_iter *mw_lua_iter_new(lua_State *L, const mw_lua_iter_kind *kind, size_t data_size)
 {
-    iter *it = lua_newuserdatauv(L, sizeof *it, ITER_NUSERVALUES);
-    memset(it, 0, sizeof *it);
+    iter *it = lua_newuserdatauv(L, ITER_DATA_OFFSET + data_size, ITER_NUSERVALUES);
+    memset(it, 0, ITER_DATA_OFFSET + data_size);
     it->kind = kind;
+    it->data = data_size > 0 ? (char *)it + ITER_DATA_OFFSET : NULL;
     luaL_setmetatable(L, ITER_TNAME);
     return it;
+}
+
+static iter *iter_new(lua_State *L, const iter_kind *kind)
+{
+    return mw_lua_iter_new(L, kind, 0);
 }
 
 /* Closes the iterator at idx (and, through their own close, the
@@ -882,6 +870,13 @@ static int it_count(lua_State *L)
     return 1;
 }
 
+/* errors(): malformed items a source skipped (on_error = "skip"). */
+static int it_errors(lua_State *L)
+{
+    lua_pushinteger(L, iter_check(L, 1)->errors);
+    return 1;
+}
+
 /* ---- registration ------------------------------------------------------ */
 
 void mw_lua_open_iter(lua_State *L, mw_lua_state *st)
@@ -902,6 +897,7 @@ void mw_lua_open_iter(lua_State *L, mw_lua_state *st)
         {"collect", it_collect},
         {"count", it_count},
         {"close", iter_close_m},
+        {"errors", it_errors},
         {NULL, NULL}
     };
     luaL_newmetatable(L, ITER_TNAME);

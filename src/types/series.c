@@ -167,3 +167,14 @@ mw_status mw_series_add_stamps(mw_heap *heap, mw_series *s)
     s->stamps = buffer_new(heap, s->len, s->values->cap, 1);
     return s->stamps != NULL ? MW_OK : mw_heap_last_error(heap);
 }
+
+mw_status mw_series_truncate(mw_series *s, size_t n)
+{
+    if (!mw_series_owns_buffers(s) || n > s->len)
+        return MW_EINVAL;
+    s->len = n;
+    s->values->len = n;
+    if (s->stamps != NULL)
+        s->stamps->len = n;
+    return MW_OK;
+}

@@ -95,6 +95,10 @@ int mw_series_owns_buffers(const mw_series *s);
  * a slice, MW_ENOMEM / MW_EBUDGET when memory runs out (s unchanged). */
 mw_status mw_series_append(mw_heap *heap, mw_series *s, double value, int64_t stamp);
 
+/* Shortens a series that owns its buffers to n <= len values (the
+ * capacity is kept for reuse). MW_EINVAL for a slice or a longer n. */
+mw_status mw_series_truncate(mw_series *s, size_t n);
+
 /* Adds a timestamps buffer (zeroed) to a series without one. MW_EINVAL
  * for a slice. */
 mw_status mw_series_add_stamps(mw_heap *heap, mw_series *s);

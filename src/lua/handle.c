@@ -49,9 +49,32 @@ void mw_lua_release(lua_State *L, mw_lua_state *st, mw_handle *h)
 }
 
 /* Pushes a handle of class t holding nothing yet. */
+/* Native memory Lua cannot see: a handle is a few bytes of userdata to
+ * Lua's collector, whatever its object holds (a batch of a million
+ * values), so a loop that drops handles without releasing them would let
+ * native memory grow for a long time before Lua's collector next runs.
+ * Each time the native heap has grown by half since the last time (and
+ * by at least HANDLE_PRESSURE_MIN bytes), a step of Lua's collector runs
+ * here: the handles dropped since then are collected and their objects
+ * freed. (V8's AdjustAmountOfExternalAllocatedMemory does the same.) */
+#define HANDLE_PRESSURE_MIN ((size_t)16 << 20)
+
+static void handle_pressure(lua_State *L, mw_lua_state *st)
+{
+    size_t native = st->alloc->domain_bytes[MW_DOMAIN_NATIVE];
+    size_t base = st->native_at_step;
+    size_t grow = base / 2 > HANDLE_PRESSURE_MIN ? base / 2 : HANDLE_PRESSURE_MIN;
+    if (native > base && native - base > grow) {
+        lua_gc(L, LUA_GCSTEP, 0);
+        st->native_at_step = st->alloc->domain_bytes[MW_DOMAIN_NATIVE];
+    } else if (native < base) {
+        st->native_at_step = native;
+    }
+}
+
 mw_handle *mw_lua_new_handle(lua_State *L, mw_lua_state *st, const mw_type *t)
 {
-    (void)st;
+    handle_pressure(L, st);
     mw_handle *h = lua_newuserdatauv(L, sizeof *h, 1);
     h->obj = NULL;
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, t) != LUA_TTABLE)

@@ -419,6 +419,13 @@ static int csv_next_batch(lua_State *L, mw_lua_iter *it, int self)
             return mw_lua_status_error(L, status);
         lua_pop(L, 2);
     }
+    /* The frame's views hold the buffers now: release the columns'
+     * handles, so releasing the frame frees the batch at once. */
+    for (size_t k = 0; k < cs->nsel; k++) {
+        mw_handle *h = mw_lua_test_handle(L, base + 1 + (int)k);
+        if (h != NULL)
+            mw_lua_release(L, st, h);
+    }
     lua_settop(L, frame_idx);
     lua_replace(L, base + 1);
     lua_settop(L, base + 1);

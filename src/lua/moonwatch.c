@@ -12,6 +12,7 @@
 #include "lua/l_gc.h"
 #include "lua/l_csv.h"
 #include "lua/l_iter.h"
+#include "lua/l_jsonl.h"
 #include "lua/l_synth.h"
 #include "lua/l_list.h"
 #include "lua/l_map.h"
@@ -80,6 +81,7 @@ int luaopen_moonwatch(lua_State *L)
     mw_lua_open_iter(L, st);
     mw_lua_open_synth(L, st);
     mw_lua_open_csv(L, st);
+    mw_lua_open_jsonl(L, st);
     lua_pushliteral(L, MW_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

@@ -26,6 +26,7 @@ typedef struct mw_lua_state {
     mw_alloc own_alloc;      /* used when Lua's allocator is not ours */
     mw_heap *heap;           /* NULL once the Lua state is closing */
     int cache_ref;           /* registry ref: handle cache (weak values) */
+    size_t native_at_step;   /* native bytes at the last pressure step */
     char *scratch;           /* text buffer for tostring, reused */
     size_t scratch_cap;
 } mw_lua_state;

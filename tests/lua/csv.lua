@@ -92,6 +92,14 @@ do
   t.eq(open_fds(), before + 1, "open inside")
 end
 t.eq(open_fds(), before, "closed at the end of the block")
+collectgarbage(); collectgarbage(); mw.gc.collect()
+local native = mw.mem.stats().native
+do
+  local src <close> = mw.csv(tmp, {batch = 100})
+  for b in src do b:release(); break end
+  assert(mw.mem.stats().native > native, "the reader holds memory inside")
+end
+t.eq(mw.mem.stats().native, native, "the reader's buffers are freed at the end of the block")
 
 -- Standard input, through a child moonwatch.
 local exe = arg[-1]
@@ -100,6 +108,31 @@ local p = io.popen(exe .. [[ -e "local s = 0 for r in mw.csv('-') do s = s + r.x
 t.eq(p:read("a"), "14\n", "reads standard input")
 p:close()
 os.remove(tmp)
+
+-- The progress bar: on a terminal only (a pseudo-terminal made by
+-- util-linux's script), and never with progress = false.
+if os.execute("command -v script > /dev/null 2>&1") then
+  local big = os.tmpname()
+  local bf = assert(io.open(big, "wb"))
+  bf:write("a,b\n")
+  local chunk = string.rep("1.5,2.5\n", 10000)
+  for _ = 1, 70 do bf:write(chunk) end   -- 5.6 MB: over the 4 MiB threshold
+  bf:close()
+  local function run(opts, tty)
+    local code = string.format("for b in mw.csv('%s', %s) do end", big, opts)
+    local typescript = os.tmpname()
+    local cmd = tty and string.format("script -q -c %q %s > /dev/null 2>&1", exe .. " -e \"" .. code .. "\"", typescript)
+                     or string.format("%s -e %q > %s 2>&1", exe, code, typescript)
+    os.execute(cmd)
+    local out = io.open(typescript):read("a")
+    os.remove(typescript)
+    return out
+  end
+  assert(run("{batch = 1000}", true):find("MB (", 1, true), "a bar on a terminal")
+  assert(not run("{batch = 1000, progress = false}", true):find("MB (", 1, true), "no bar when turned off")
+  assert(not run("{batch = 1000}", false):find("MB (", 1, true), "no bar when stderr is not a terminal")
+  os.remove(big)
+end
 
 -- Every NAB file: the same rows as a plain Lua parser.
 local function days_from_civil(y, m, d)

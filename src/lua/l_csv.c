@@ -68,6 +68,7 @@ typedef struct csv_state {
     char delimiter;
     size_t ncols;            /* fields a row must have */
     size_t nsel;             /* columns kept */
+    size_t sel_cap;          /* entries allocated in sel and kinds */
     size_t *sel;             /* their indices (alloc'd, nsel) */
     csv_kind *kinds;         /* their kinds (alloc'd, nsel) */
     uint64_t rows;
@@ -110,8 +111,8 @@ static void csv_free(csv_state *cs)
     if (cs->owns_fd && cs->fd >= 0)
         close(cs->fd);
     cs->fd = -1;
-    mw_alloc_free(cs->alloc, MW_DOMAIN_NATIVE, cs->sel, cs->nsel * sizeof *cs->sel);
-    mw_alloc_free(cs->alloc, MW_DOMAIN_NATIVE, cs->kinds, cs->nsel * sizeof *cs->kinds);
+    mw_alloc_free(cs->alloc, MW_DOMAIN_NATIVE, cs->sel, cs->sel_cap * sizeof *cs->sel);
+    mw_alloc_free(cs->alloc, MW_DOMAIN_NATIVE, cs->kinds, cs->sel_cap * sizeof *cs->kinds);
     cs->sel = NULL;
     cs->kinds = NULL;
 }
@@ -163,11 +164,24 @@ static int csv_start(lua_State *L, csv_state *cs, int self, mw_csv_row *first)
     lua_getiuservalue(L, self, 2);
     int wanted = lua_gettop(L);
     size_t nsel = lua_istable(L, wanted) ? (size_t)lua_rawlen(L, wanted) : cs->ncols;
+    /* One spare entry, so an empty selection still allocates. The sizes
+     * are recorded at once: a raise below leaves them for csv_free (or
+     * for the next attempt, which starts by freeing them). */
+    mw_alloc_free(cs->alloc, MW_DOMAIN_NATIVE, cs->sel, cs->sel_cap * sizeof *cs->sel);
+    mw_alloc_free(cs->alloc, MW_DOMAIN_NATIVE, cs->kinds, cs->sel_cap * sizeof *cs->kinds);
+    cs->sel = NULL;
+    cs->kinds = NULL;
+    cs->sel_cap = 0;
     cs->sel = mw_alloc_malloc(cs->alloc, MW_DOMAIN_NATIVE, (nsel + 1) * sizeof *cs->sel);
-    cs->kinds = mw_alloc_malloc(cs->alloc, MW_DOMAIN_NATIVE, (nsel + 1) * sizeof *cs->kinds);
-    if (cs->sel == NULL || cs->kinds == NULL)
+    if (cs->sel == NULL)
         return mw_lua_status_error(L, cs->alloc->last_error);
-    cs->nsel = nsel + 1;     /* the size the buffers were made with */
+    cs->kinds = mw_alloc_malloc(cs->alloc, MW_DOMAIN_NATIVE, (nsel + 1) * sizeof *cs->kinds);
+    if (cs->kinds == NULL) {
+        mw_alloc_free(cs->alloc, MW_DOMAIN_NATIVE, cs->sel, (nsel + 1) * sizeof *cs->sel);
+        cs->sel = NULL;
+        return mw_lua_status_error(L, cs->alloc->last_error);
+    }
+    cs->sel_cap = nsel + 1;
     memset(cs->kinds, 0, (nsel + 1) * sizeof *cs->kinds);
     lua_createtable(L, (int)nsel, 0);
     int names = lua_gettop(L);

@@ -424,6 +424,8 @@ static int csv_next_batch(lua_State *L, mw_lua_iter *it, int self)
             continue;
         mw_series *s = mw_lua_check_series(L, base + 1 + (int)k);
         mw_series_truncate(s, count);
+        if (count < n / 2)
+            mw_series_compact(st->heap, s);   /* a short last batch */
         lua_rawgeti(L, names, (lua_Integer)k + 1);
         size_t len;
         const char *name = luaL_tolstring(L, -1, &len);

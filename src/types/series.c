@@ -178,3 +178,24 @@ mw_status mw_series_truncate(mw_series *s, size_t n)
         s->stamps->len = n;
     return MW_OK;
 }
+
+static void buffer_compact(mw_heap *heap, mw_buffer *b)
+{
+    if (b->cap == b->len || b->len == 0)
+        return;
+    double *data = mw_heap_realloc(heap, &mw_buffer_type, b->data.f,
+                                   b->cap * sizeof(double), b->len * sizeof(double));
+    if (data != NULL) {
+        b->data.f = data;
+        b->cap = b->len;
+    }
+}
+
+void mw_series_compact(mw_heap *heap, mw_series *s)
+{
+    if (!mw_series_owns_buffers(s))
+        return;
+    buffer_compact(heap, s->values);
+    if (s->stamps != NULL)
+        buffer_compact(heap, s->stamps);
+}

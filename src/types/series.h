@@ -99,6 +99,11 @@ mw_status mw_series_append(mw_heap *heap, mw_series *s, double value, int64_t st
  * capacity is kept for reuse). MW_EINVAL for a slice or a longer n. */
 mw_status mw_series_truncate(mw_series *s, size_t n);
 
+/* Gives back the capacity of s's buffers beyond its length (s owns its
+ * buffers). A failure to shrink is harmless: the buffers stay as they
+ * were. */
+void mw_series_compact(mw_heap *heap, mw_series *s);
+
 /* Adds a timestamps buffer (zeroed) to a series without one. MW_EINVAL
  * for a slice. */
 mw_status mw_series_add_stamps(mw_heap *heap, mw_series *s);

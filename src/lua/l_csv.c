@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "iter/csv.h"
@@ -40,12 +39,12 @@
 #include "lua/handle.h"
 #include "lua/l_frame.h"
 #include "lua/l_iter.h"
+#include "lua/l_progress.h"
 #include "lua/l_series.h"
 #include "types/frame.h"
 #include "types/series.h"
 
 #define CSV_NAME_SIZE 128
-#define CSV_PROGRESS_MIN_BYTES (4u << 20)   /* no bar for small files */
 
 typedef enum csv_kind {
     CSV_UNKNOWN = 0,
@@ -63,7 +62,7 @@ typedef struct csv_state {
     int kinds_settled;       /* batch mode: column kinds fixed */
     int header_opt;          /* -1 detect, 0 none, 1 header */
     int on_error_skip;
-    int progress;            /* show a bar on stderr */
+    mw_progress bar;
     size_t chunk;
     char delimiter;
     size_t ncols;            /* fields a row must have */
@@ -72,40 +71,13 @@ typedef struct csv_state {
     size_t *sel;             /* their indices (alloc'd, nsel) */
     csv_kind *kinds;         /* their kinds (alloc'd, nsel) */
     uint64_t rows;
-    uint64_t total_bytes;    /* file size, 0 if unknown */
-    double t_start, t_last;
     char name[CSV_NAME_SIZE];
 } csv_state;
 
-static double csv_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void csv_progress(csv_state *cs, int final)
-{
-    if (!cs->progress || cs->reader == NULL)
-        return;
-    double now = csv_now();
-    if (!final && now - cs->t_last < 0.25)
-        return;
-    cs->t_last = now;
-    double done = (double)mw_csv_bytes_read(cs->reader), total = (double)cs->total_bytes;
-    double secs = now - cs->t_start, rate = secs > 0 ? (double)cs->rows / secs : 0;
-    double bps = secs > 0 ? done / secs : 0;
-    double eta = bps > 0 && total > done ? (total - done) / bps : 0;
-    fprintf(stderr, "\r%s: %.1f / %.1f MB (%3.0f%%), %.0f rows/s, ETA %.0f s   %s",
-            cs->name, done / 1e6, total / 1e6, total > 0 ? 100 * done / total : 0, rate, eta,
-            final ? "\n" : "");
-    fflush(stderr);
-}
-
 static void csv_free(csv_state *cs)
 {
-    csv_progress(cs, 1);
-    cs->progress = 0;
+    if (cs->reader != NULL)
+        mw_progress_finish(&cs->bar, mw_csv_bytes_read(cs->reader), cs->rows);
     mw_csv_close(cs->reader);
     cs->reader = NULL;
     if (cs->owns_fd && cs->fd >= 0)
@@ -140,7 +112,7 @@ static int csv_read_row(lua_State *L, csv_state *cs, mw_csv_row *row)
         return 0;
     if (r == MW_CSV_ERROR)
         return csv_reader_error(L, cs);
-    csv_progress(cs, 0);
+    mw_progress_update(&cs->bar, mw_csv_bytes_read(cs->reader), cs->rows, 0);
     return 1;
 }
 
@@ -557,14 +529,14 @@ static int mw_csv(lua_State *L)
         }
     }
     struct stat sb;
+    uint64_t total = 0;
     if (fstat(cs->fd, &sb) == 0) {
         if (S_ISDIR(sb.st_mode))
             return luaL_error(L, "cannot read '%s': it is a directory", cs->name);
         if (S_ISREG(sb.st_mode))
-            cs->total_bytes = (uint64_t)sb.st_size;
+            total = (uint64_t)sb.st_size;
     }
-    cs->progress = progress && isatty(2) && cs->total_bytes >= CSV_PROGRESS_MIN_BYTES;
-    cs->t_start = cs->t_last = csv_now();
+    mw_progress_start(&cs->bar, cs->name, total, progress);
     cs->reader = mw_csv_open(&o, mw_csv_read_fd, &cs->fd, st->alloc);
     if (cs->reader == NULL)
         return mw_lua_status_error(L, st->alloc->last_error);

@@ -7,7 +7,8 @@
  *
  * Values: numbers, strings, true/false; null is nil (a missing field).
  * Errors name the file, the line and the column; with on_error = "skip" a
- * malformed line is counted (it:errors()) and skipped.
+ * malformed line is counted (it:errors()) and skipped. A progress bar
+ * shows on a terminal for long files (progress = false turns it off).
  */
 #include "lua/l_jsonl.h"
 
@@ -21,12 +22,15 @@
 #include "iter/csv.h"
 #include "iter/jsonl.h"
 #include "lua/l_iter.h"
+#include "lua/l_progress.h"
 
 typedef struct jsonl_state {
     mw_jsonl_reader *reader;
     int fd;
     int owns_fd;
     int skip;
+    uint64_t rows;
+    mw_progress bar;
     char name[128];
 } jsonl_state;
 
@@ -34,6 +38,8 @@ static void jsonl_close(lua_State *L, mw_lua_iter *it)
 {
     (void)L;
     jsonl_state *js = it->data;
+    if (js->reader != NULL)
+        mw_progress_finish(&js->bar, mw_jsonl_bytes_read(js->reader), js->rows);
     mw_jsonl_close(js->reader);
     js->reader = NULL;
     if (js->owns_fd && js->fd >= 0)
@@ -59,6 +65,8 @@ static int jsonl_next(lua_State *L, mw_lua_iter *it, int self)
                 return mw_lua_status_error(L, mw_jsonl_error_status(js->reader));
             return luaL_error(L, "%s: %s", js->name, mw_jsonl_error(js->reader));
         }
+        js->rows++;
+        mw_progress_update(&js->bar, mw_jsonl_bytes_read(js->reader), js->rows, 0);
         lua_createtable(L, 0, (int)obj.n_pairs);
         for (size_t i = 0; i < obj.n_pairs; i++) {
             const mw_jsonl_pair *p = &obj.pairs[i];
@@ -93,15 +101,20 @@ static int mw_jsonl(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
     const char *path = luaL_checkstring(L, 1);
-    int skip = 0;
+    int skip = 0, progress = 1;
     if (lua_istable(L, 2)) {
         lua_pushnil(L);
         while (lua_next(L, 2) != 0) {
             lua_pop(L, 1);
-            if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "on_error") != 0)
-                return luaL_error(L, "bad argument #2 to 'jsonl' (unknown option '%s'; valid: on_error)",
+            if (lua_type(L, -1) != LUA_TSTRING || (strcmp(lua_tostring(L, -1), "on_error") != 0
+                                                   && strcmp(lua_tostring(L, -1), "progress") != 0))
+                return luaL_error(L, "bad argument #2 to 'jsonl' (unknown option '%s'; valid: on_error, progress)",
                                   luaL_tolstring(L, -1, NULL));
         }
+        lua_getfield(L, 2, "progress");
+        if (!lua_isnil(L, -1))
+            progress = lua_toboolean(L, -1);
+        lua_pop(L, 1);
         lua_getfield(L, 2, "on_error");
         const char *e = lua_tostring(L, -1);
         if (e != NULL && strcmp(e, "skip") != 0 && strcmp(e, "raise") != 0)
@@ -123,10 +136,16 @@ static int mw_jsonl(lua_State *L)
         if (js->fd < 0)
             return luaL_error(L, "cannot open '%s': %s", path, strerror(errno));
         js->owns_fd = 1;
-        struct stat sb;
-        if (fstat(js->fd, &sb) == 0 && S_ISDIR(sb.st_mode))
-            return luaL_error(L, "cannot read '%s': it is a directory", path);
     }
+    struct stat sb;
+    uint64_t total = 0;
+    if (fstat(js->fd, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode))
+            return luaL_error(L, "cannot read '%s': it is a directory", path);
+        if (S_ISREG(sb.st_mode))
+            total = (uint64_t)sb.st_size;
+    }
+    mw_progress_start(&js->bar, js->name, total, progress);
     js->reader = mw_jsonl_open(mw_csv_read_fd, &js->fd, st->alloc, 0);
     if (js->reader == NULL)
         return mw_lua_status_error(L, st->alloc->last_error);

@@ -225,14 +225,16 @@ static char *drive(mw_csv_reader *r, int header_first, int resume)
     text head = {0}, body = {0};
     mw_csv_row row;
     mw_csv_result result;
-    int header_done = 0;
+    int header_done = !header_first;
     for (;;) {
-        if (header_first && !header_done) {
+        if (!header_done) {
             result = mw_csv_header(r, &row);
             if (result == MW_CSV_ROW)
                 add_row(&head, "H", &row);
-            if (result != MW_CSV_ERROR)
+            if (result != MW_CSV_ERROR) {
                 header_done = 1;
+                continue;
+            }
         } else {
             result = mw_csv_next(r, &row);
             if (result == MW_CSV_ROW) {
@@ -240,20 +242,14 @@ static char *drive(mw_csv_reader *r, int header_first, int resume)
                 continue;
             }
         }
-        if (result == MW_CSV_ERROR) {
-            if (resume && mw_csv_last_error(r)->kind == MW_CSV_ERR_MEMORY)
-                continue;
+        if (result == MW_CSV_ERROR && resume &&
+            mw_csv_last_error(r)->kind == MW_CSV_ERR_MEMORY)
+            continue;
+        if (result == MW_CSV_ERROR)
             add_error(&body, r);
-            break;
-        }
-        if (result == MW_CSV_EOF && header_done) {
+        else
             text_add(&body, "EOF\n", 4);
-            break;
-        }
-        if (result == MW_CSV_EOF) {
-            text_add(&body, "EOF\n", 4);
-            break;
-        }
+        break;
     }
     if (result == MW_CSV_EOF) {
         /* Asked after the end: the header is still there. */
@@ -368,7 +364,7 @@ static void test_quoted_fields(void **state)
           "1:[a,b][c\"d][e\\nf]\n3:[1][][3]\nEOF\n");
     CHECK("\"x\r\ny\"\r\nz\r\n", plain, "1:[x\\r\\ny]\n3:[z]\nEOF\n");
     CHECK("\"1\n2\n3\",x\ny,z\n", plain, "1:[1\\n2\\n3][x]\n4:[y][z]\nEOF\n");
-    CHECK("\"\"\"\"\n\"\"\"a\"\"\"\n", plain, "1:[\"]\n2:[\"a\"]\n");
+    CHECK("\"\"\"\"\n\"\"\"a\"\"\"\n", plain, "1:[\"]\n2:[\"a\"]\nEOF\n");
     CHECK("\"a\",\"b\"", plain, "1:[a][b]\nEOF\n");
     CHECK("\"a\",", plain, "1:[a][]\nEOF\n");
 }
@@ -411,12 +407,13 @@ static uint64_t rng_next(uint64_t *s)
     return *s;
 }
 
-static void random_csv(uint64_t seed, char delim, text *input, text *expected)
+static void random_csv(uint64_t seed, char delim, size_t max_rows, text *input,
+                       text *expected)
 {
     const char alphabet[] = "ab1 \"\r\n,;.x";
     uint64_t s = seed;
     unsigned long long line = 1;
-    size_t n_rows = 1 + rng_next(&s) % 40;
+    size_t n_rows = 1 + rng_next(&s) % max_rows;
     for (size_t r = 0; r < n_rows; r++) {
         size_t n_fields = 1 + rng_next(&s) % 6;
         text_addf(expected, "%llu:", line);
@@ -462,8 +459,11 @@ static void test_chunk_boundaries_random(void **state)
     fixture *f = *state;
     for (uint64_t seed = 1; seed <= 300; seed++) {
         char delim = seed % 3 == 0 ? ';' : ',';
+        /* Every tenth input outgrows the smallest buffer, so rows are
+         * moved down (compacted) mid-field, mid-quote, mid-CRLF. */
+        size_t max_rows = seed % 10 == 0 ? 2000 : 40;
         text input = {0}, expected = {0};
-        random_csv(seed * 0x9E3779B97F4A7C15ULL, delim, &input, &expected);
+        random_csv(seed * 0x9E3779B97F4A7C15ULL, delim, max_rows, &input, &expected);
         mw_csv_options opts = options(delim, 0);
         check_parse(&f->alloc, input.data, input.len, &opts, expected.data);
         text_free(&input);
@@ -561,6 +561,18 @@ static void test_line_by_line_source(void **state)
     const size_t with_header[] = {2, 4, 5};
     check_line_by_line(f, ',', 1, with_header, 3);
     check_line_by_line(f, 0, -1, with_header, 3);
+
+    /* A first line shorter than a BOM is not held back looking for one. */
+    static const char short_lines[] = "1\n2\n3\n";
+    mw_csv_options opts = options(',', 0);
+    line_source src = {.data = short_lines, .len = sizeof short_lines - 1};
+    mw_csv_reader *r = mw_csv_open(&opts, line_source_read, &src, &f->alloc);
+    mw_csv_row row;
+    for (size_t i = 1; i <= 3; i++) {
+        assert_int_equal(mw_csv_next(r, &row), MW_CSV_ROW);
+        assert_int_equal(src.lines_delivered, i);
+    }
+    mw_csv_close(r);
 }
 
 /* Detection */
@@ -780,7 +792,7 @@ static void test_check_width(void **state)
 static char *failure_input(size_t *len)
 {
     text t = {0};
-    text_add(&t, "\xEF\xBB\xBFtime;\"va;lue\"\r\n", 20);
+    text_addf(&t, "%s", "\xEF\xBB\xBFtime;\"va;lue\"\r\n");
     for (int i = 0; i < 30; i++)
         text_addf(&t, "2014-01-01 00:00:%02d;%d.5\r\n", i, i);
     for (int i = 0; i < 40; i++)
@@ -791,6 +803,12 @@ static char *failure_input(size_t *len)
     text_add(&t, "\";end", 5);
     *len = t.len;
     return t.data;
+}
+
+/* The rows of a canonical text, past its header line if it has one. */
+static const char *skip_header_line(const char *s)
+{
+    return s[0] == 'H' ? strchr(s, '\n') + 1 : s;
 }
 
 static void test_allocation_failure_sweep(void **state)
@@ -828,9 +846,9 @@ static void test_allocation_failure_sweep(void **state)
                     /* A clean error: a memory one, after a prefix of the rows. */
                     assert_non_null(strstr(error, "ERROR memory"));
                     assert_non_null(strstr(error, "not enough memory"));
-                    size_t body = (size_t)(error - got);
-                    if (!(n % 2) || strncmp(got, "H", 1) == 0)
-                        assert_memory_equal(got, expected, body);
+                    const char *rows = skip_header_line(got);
+                    assert_memory_equal(rows, skip_header_line(expected),
+                                        (size_t)(error - rows));
                 }
                 free(got);
             }
@@ -898,7 +916,7 @@ static void test_fd_source(void **state)
     close(fds[1]);
     mw_csv_reader *r = mw_csv_open(NULL, mw_csv_read_fd, &fds[0], &f->alloc);
     char *got = drive(r, 1, 0);
-    assert_string_equal(got, "1:[k][v]\n2:[a\";b][2]\nEOF\n");
+    assert_string_equal(got, "H1:[k][v]\n2:[a\";b][2]\nEOF\n");
     free(got);
     mw_csv_close(r);
     close(fds[0]);
@@ -906,7 +924,7 @@ static void test_fd_source(void **state)
     mw_csv_memory_source mem = {.data = input, .len = sizeof input - 1};
     r = mw_csv_open(NULL, mw_csv_read_memory, &mem, &f->alloc);
     got = drive(r, 0, 0);
-    assert_string_equal(got, "1:[k][v]\n2:[a\";b][2]\nEOF\n");
+    assert_string_equal(got, "H1:[k][v]\n2:[a\";b][2]\nEOF\n");
     free(got);
     mw_csv_close(r);
 }
@@ -1111,7 +1129,7 @@ static void test_parse_time_calendar(void **state)
     (void)state;
     static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int64_t days = 0;
-    char s[32];
+    char s[64];
     for (int year = 1970; year < 2400; year++) {
         int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
         for (int month = 1; month <= 12; month++) {

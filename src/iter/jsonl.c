@@ -22,6 +22,7 @@ struct mw_jsonl_reader {
     void *ud;
     char *buf;
     size_t cap, start, end;
+    size_t scanned;          /* [start, scanned) holds no newline */
     size_t chunk;
     int eof;
     int final_error;
@@ -87,14 +88,19 @@ static mw_jsonl_result jsonl_fail(mw_jsonl_reader *r, int syntax, const char *fm
 static size_t jsonl_fill(mw_jsonl_reader *r)
 {
     for (;;) {
-        char *nl = r->start < r->end ? memchr(r->buf + r->start, '\n', r->end - r->start) : NULL;
-        if (nl != NULL)
+        size_t from = r->scanned > r->start ? r->scanned : r->start;
+        char *nl = from < r->end ? memchr(r->buf + from, '\n', r->end - from) : NULL;
+        if (nl != NULL) {
+            r->scanned = 0;
             return (size_t)(nl - r->buf);
+        }
+        r->scanned = r->end;
         if (r->eof)
             return r->end;
         if (r->start > 0) {
             memmove(r->buf, r->buf + r->start, r->end - r->start);
             r->end -= r->start;
+            r->scanned -= r->start;
             r->start = 0;
         }
         if (r->cap - r->end < r->chunk / 2 + 1) {
@@ -212,8 +218,41 @@ static const char *jsonl_string(char *s, size_t *i, size_t n, const char **out, 
     return "unterminated string";
 }
 
+/* Checks JSON's number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int jsonl_is_number(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i >= n || s[i] < '0' || s[i] > '9')
+        return 0;
+    if (s[i] == '0')
+        i++;
+    else
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    if (i < n && s[i] == '.') {
+        i++;
+        if (i >= n || s[i] < '0' || s[i] > '9')
+            return 0;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i >= n || s[i] < '0' || s[i] > '9')
+            return 0;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    return i == n;
+}
+
 mw_jsonl_result mw_jsonl_next(mw_jsonl_reader *r, mw_jsonl_object *obj)
 {
+    r->syntax_error = 0;
     if (r->final_error)
         return MW_JSONL_ERROR;
     for (;;) {
@@ -293,8 +332,8 @@ mw_jsonl_result mw_jsonl_next(mw_jsonl_reader *r, mw_jsonl_object *obj)
                         pair->type = MW_JSONL_TRUE;
                     } else if (len == 5 && memcmp(s + i, "false", 5) == 0) {
                         pair->type = MW_JSONL_FALSE;
-                    } else if (mw_parse_number(s + i, len, &pair->number) == MW_PARSE_OK
-                               && (s[i] == '-' || (s[i] >= '0' && s[i] <= '9'))) {
+                    } else if (jsonl_is_number(s + i, len)
+                               && mw_parse_number(s + i, len, &pair->number) == MW_PARSE_OK) {
                         pair->type = MW_JSONL_NUMBER;
                     } else {
                         return jsonl_fail(r, 1, "not a JSON value", col, NULL);

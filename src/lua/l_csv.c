@@ -58,8 +58,10 @@ typedef struct csv_state {
     mw_csv_reader *reader;
     int fd;
     int owns_fd;
+    FILE *file;              /* a Lua file given as the source, or NULL */
     int started;             /* header and columns settled */
-    int kinds_settled;       /* batch mode: column kinds fixed */
+    int has_pending_error;   /* batch mode: raise pending_error next */
+    char pending_error[256];
     int header_opt;          /* -1 detect, 0 none, 1 header */
     int on_error_skip;
     mw_progress bar;
@@ -73,6 +75,16 @@ typedef struct csv_state {
     uint64_t rows;
     char name[CSV_NAME_SIZE];
 } csv_state;
+
+/* Reads a Lua file through stdio. */
+static ptrdiff_t csv_read_file(void *ud, char *buf, size_t cap)
+{
+    FILE *f = ud;
+    size_t got = fread(buf, 1, cap, f);
+    if (got == 0 && ferror(f))
+        return -1;
+    return (ptrdiff_t)got;
+}
 
 static void csv_free(csv_state *cs)
 {
@@ -89,9 +101,10 @@ static void csv_free(csv_state *cs)
     cs->kinds = NULL;
 }
 
-static void csv_close(lua_State *L, mw_lua_iter *it)
+static void csv_close(lua_State *L, mw_lua_iter *it, int self)
 {
     (void)L;
+    (void)self;
     csv_free(it->data);
 }
 
@@ -162,7 +175,10 @@ static int csv_start(lua_State *L, csv_state *cs, int self, mw_csv_row *first)
         if (lua_istable(L, wanted)) {
             lua_rawgeti(L, wanted, (lua_Integer)k + 1);
             if (lua_type(L, -1) == LUA_TNUMBER) {
-                lua_Integer i = lua_tointeger(L, -1);
+                int isint;
+                lua_Integer i = lua_tointegerx(L, -1, &isint);
+                if (!isint)
+                    return luaL_error(L, "%s: column positions must be integers", cs->name);
                 if (i < 1 || (size_t)i > cs->ncols)
                     return luaL_error(L, "%s: column %I does not exist (%I columns)", cs->name,
                                       (LUAI_UACINT)i, (LUAI_UACINT)cs->ncols);
@@ -247,6 +263,26 @@ static int csv_is_integer_text(const mw_csv_field *f, double num)
     return 1;
 }
 
+/* Writes the message for a malformed row: a wrong field count (k ==
+ * SIZE_MAX) or a value of column k that does not parse. */
+static void csv_row_message(lua_State *L, csv_state *cs, int self, const mw_csv_row *row,
+                            size_t k, const char *why, char *out, size_t size)
+{
+    if (k == SIZE_MAX) {
+        snprintf(out, size, "%s:%llu: expected %zu fields, found %zu", cs->name,
+                 (unsigned long long)row->line, cs->ncols, row->n_fields);
+        return;
+    }
+    const mw_csv_field *f = &row->fields[cs->sel[k]];
+    lua_getiuservalue(L, self, 1);
+    lua_rawgeti(L, -1, (lua_Integer)k + 1);
+    const char *name = luaL_tolstring(L, -1, NULL);
+    snprintf(out, size, "%s:%llu: column '%s' (%zu): %s: '%.40s%s'", cs->name,
+             (unsigned long long)row->line, name, cs->sel[k] + 1, why, f->data,
+             f->len > 40 ? "..." : "");
+    lua_pop(L, 3);
+}
+
 /* Handles a malformed row: raises, or counts it (skip). */
 static void csv_bad_row(lua_State *L, mw_lua_iter *it, int self, const mw_csv_row *row,
                         size_t k, const char *why)
@@ -256,16 +292,9 @@ static void csv_bad_row(lua_State *L, mw_lua_iter *it, int self, const mw_csv_ro
         it->errors++;
         return;
     }
-    if (k == SIZE_MAX)
-        luaL_error(L, "%s:%I: expected %I fields, found %I", cs->name, (LUAI_UACINT)row->line,
-                   (LUAI_UACINT)cs->ncols, (LUAI_UACINT)row->n_fields);
-    const mw_csv_field *f = &row->fields[cs->sel[k]];
-    char shown[48];
-    snprintf(shown, sizeof shown, "%.40s%s", f->data, f->len > 40 ? "..." : "");
-    lua_getiuservalue(L, self, 1);
-    lua_rawgeti(L, -1, (lua_Integer)k + 1);
-    luaL_error(L, "%s:%I: column '%s' (%I): %s: '%s'", cs->name, (LUAI_UACINT)row->line,
-               luaL_tolstring(L, -1, NULL), (LUAI_UACINT)cs->sel[k] + 1, why, shown);
+    char message[256];
+    csv_row_message(L, cs, self, row, k, why, message, sizeof message);
+    luaL_error(L, "%s", message);
 }
 
 /* Row mode: one record {name = value} per row. */
@@ -328,20 +357,15 @@ static int csv_next_batch(lua_State *L, mw_lua_iter *it, int self)
     mw_lua_state *st = mw_lua_upstate(L);
     csv_state *cs = it->data;
     mw_csv_row row;
+    if (cs->has_pending_error) {
+        cs->has_pending_error = 0;
+        return luaL_error(L, "%s", cs->pending_error);
+    }
     int got = !cs->started ? csv_start(L, cs, self, &row) : csv_read_row(L, cs, &row);
     if (got == 0)
         return 0;
-    if (!cs->kinds_settled) {
-        for (size_t k = 0; k < cs->nsel; k++) {
-            if (row.n_fields != cs->ncols)
-                break;
-            const mw_csv_field *f = &row.fields[cs->sel[k]];
-            mw_field_kind fk = mw_parse_infer(f->data, f->len);
-            cs->kinds[k] = fk == MW_FIELD_TIME ? CSV_TIME
-                         : fk == MW_FIELD_STRING ? CSV_STRING : CSV_NUMBER;
-        }
-        cs->kinds_settled = 1;
-    }
+    /* A column known to hold strings stays out of frames; the others
+     * are inferred by their first non-missing value, batch after batch. */
     size_t n = (size_t)it->limit;
     int base = lua_gettop(L);
     luaL_checkstack(L, (int)cs->nsel + 8, "too many columns");
@@ -361,6 +385,13 @@ static int csv_next_batch(lua_State *L, mw_lua_iter *it, int self)
                : mw_series_values(mw_lua_check_series(L, base + 1 + (int)k));
     size_t count = 0;
     while (got) {
+        if (row.n_fields != cs->ncols && !cs->on_error_skip && count > 0) {
+            /* Deliver the rows read so far; the error comes next. */
+            csv_row_message(L, cs, self, &row, SIZE_MAX, NULL, cs->pending_error,
+                            sizeof cs->pending_error);
+            cs->has_pending_error = 1;
+            break;
+        }
         if (row.n_fields != cs->ncols) {
             csv_bad_row(L, it, self, &row, SIZE_MAX, NULL);
         } else {
@@ -371,6 +402,13 @@ static int csv_next_batch(lua_State *L, mw_lua_iter *it, int self)
                 const char *why = NULL;
                 if (!csv_parse(cs, k, &row.fields[cs->sel[k]], &out[k][count], &why))
                     break;
+            }
+            if (k < cs->nsel && !cs->on_error_skip && count > 0) {
+                csv_row_message(L, cs, self, &row, k,
+                                cs->kinds[k] == CSV_TIME ? "not a timestamp" : "not a number",
+                                cs->pending_error, sizeof cs->pending_error);
+                cs->has_pending_error = 1;
+                break;
             }
             if (k < cs->nsel)
                 csv_bad_row(L, it, self, &row, k, cs->kinds[k] == CSV_TIME ? "not a timestamp"
@@ -466,8 +504,16 @@ static int mw_csv(lua_State *L)
         o.delimiter = d[0];
     }
     int header = -1;
-    if (lua_getfield(L, opts, "header") != LUA_TNIL)
+    if (lua_getfield(L, opts, "header") != LUA_TNIL) {
         header = lua_toboolean(L, -1);
+    } else if (lua_getfield(L, opts, "columns") == LUA_TTABLE) {
+        /* Columns chosen by name need a header: imply one. */
+        for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, -1) && header < 0; i++) {
+            if (lua_rawgeti(L, -1, i) == LUA_TSTRING)
+                header = 1;
+            lua_pop(L, 1);
+        }
+    }
     o.header = header;
     lua_Integer batch = 0;
     if (lua_getfield(L, opts, "batch") != LUA_TNIL) {
@@ -513,7 +559,11 @@ static int mw_csv(lua_State *L)
     if (stream != NULL) {
         if (stream->closef == NULL)
             return luaL_error(L, "bad argument #1 to 'csv' (attempt to use a closed file)");
-        cs->fd = fileno(stream->f);
+        /* Read through the FILE (what stdio has buffered comes first) and
+         * keep the file alive as long as the iterator. */
+        cs->file = stream->f;
+        lua_pushvalue(L, 1);
+        lua_setiuservalue(L, self, 3);
         snprintf(cs->name, sizeof cs->name, "%s", "file");
     } else {
         const char *path = luaL_checkstring(L, 1);
@@ -530,14 +580,19 @@ static int mw_csv(lua_State *L)
     }
     struct stat sb;
     uint64_t total = 0;
-    if (fstat(cs->fd, &sb) == 0) {
-        if (S_ISDIR(sb.st_mode))
+    if (cs->file == NULL && fstat(cs->fd, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode)) {
+            if (cs->owns_fd)
+                close(cs->fd);
+            cs->fd = -1;
             return luaL_error(L, "cannot read '%s': it is a directory", cs->name);
+        }
         if (S_ISREG(sb.st_mode))
             total = (uint64_t)sb.st_size;
     }
     mw_progress_start(&cs->bar, cs->name, total, progress);
-    cs->reader = mw_csv_open(&o, mw_csv_read_fd, &cs->fd, st->alloc);
+    cs->reader = cs->file != NULL ? mw_csv_open(&o, csv_read_file, cs->file, st->alloc)
+                                  : mw_csv_open(&o, mw_csv_read_fd, &cs->fd, st->alloc);
     if (cs->reader == NULL)
         return mw_lua_status_error(L, st->alloc->last_error);
     lua_settop(L, self);

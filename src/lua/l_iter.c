@@ -68,52 +68,70 @@ static iter *iter_new(lua_State *L, const iter_kind *kind)
     return mw_lua_iter_new(L, kind, 0);
 }
 
-/* Closes the iterator at idx (and, through their own close, the
- * iterators it draws from): idempotent. */
+/* Longest pipeline: each stage is a level of C recursion in next and
+ * close, so the depth is bounded well inside the C stack. */
+#define ITER_MAX_DEPTH 200
+
+/* Closes the iterator at idx and, through their own close, the
+ * iterators it draws from (user value 1, and the list in user value 3
+ * of zip and chain): idempotent. A close asked while the iterator's next
+ * is running (a finalizer run by one of its allocations) waits until
+ * next returns: next may be using what close frees. */
 static void iter_close_at(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
     iter *it = lua_touserdata(L, idx);
-    if (it == NULL || it->kind == NULL)
+    if (it == NULL || it->kind == NULL || it->closed)
         return;
-    const iter_kind *kind = it->kind;
-    int was_done = it->done;
     it->done = 1;
-    it->kind = NULL;
-    if (kind->close != NULL && !was_done)
-        kind->close(L, it);
-    else if (kind->close != NULL)
-        kind->close(L, it);
-    /* Close what it draws from: user values that are iterators, or
-     * tables of iterators (zip, chain). */
-    for (int uv = 1; uv <= ITER_NUSERVALUES; uv++) {
-        int t = lua_getiuservalue(L, idx, uv);
-        if (t == LUA_TUSERDATA && luaL_testudata(L, -1, ITER_TNAME) != NULL) {
-            iter_close_at(L, -1);
-        } else if (t == LUA_TTABLE) {
-            lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-            for (lua_Integer i = 1; i <= n; i++) {
-                if (lua_rawgeti(L, -1, i) == LUA_TUSERDATA && luaL_testudata(L, -1, ITER_TNAME))
-                    iter_close_at(L, -1);
-                lua_pop(L, 1);
-            }
-        }
-        lua_pop(L, 1);
+    if (it->running) {
+        it->close_pending = 1;
+        return;
     }
-    it->kind = kind;    /* kept for tostring; done stays set */
+    it->closed = 1;
+    if (it->kind->close != NULL)
+        it->kind->close(L, it, idx);
+    luaL_checkstack(L, 4, "iterator pipeline too deep");
+    if (lua_getiuservalue(L, idx, 1) == LUA_TUSERDATA && luaL_testudata(L, -1, ITER_TNAME) != NULL)
+        iter_close_at(L, -1);
+    lua_pop(L, 1);
+    if (lua_getiuservalue(L, idx, 3) == LUA_TTABLE) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+        for (lua_Integer i = 1; i <= n; i++) {
+            if (lua_rawgeti(L, -1, i) == LUA_TUSERDATA && luaL_testudata(L, -1, ITER_TNAME))
+                iter_close_at(L, -1);
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
 }
 
 /* Pulls the next item of the iterator at idx onto the stack; returns the
- * number of values (0 at the end, after which it is closed). */
+ * number of values (0 at the end, after which it is closed, with the
+ * stack as it was). */
 static int iter_pull(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
     iter *it = lua_touserdata(L, idx);
+    if (it->running) {
+        /* A next that raised left the flag: it is not running now. */
+        it->running = 0;
+        if (it->close_pending)
+            iter_close_at(L, idx);
+    }
     if (it->done)
         return 0;
+    luaL_checkstack(L, 16, "iterator pipeline too deep");
+    int top = lua_gettop(L);
+    it->running = 1;
     int n = it->kind->next(L, it, idx);
-    if (n == 0)
+    it->running = 0;
+    if (n == 0) {
+        lua_settop(L, top);
         iter_close_at(L, idx);
+    } else if (it->close_pending) {
+        iter_close_at(L, idx);   /* the items pushed are kept */
+    }
     return n;
 }
 
@@ -152,10 +170,13 @@ static int iter_close_m(lua_State *L)
 static int iter_gc(lua_State *L)
 {
     iter *it = lua_touserdata(L, 1);
-    if (it != NULL && it->kind != NULL && !it->done) {
+    if (it != NULL && it->kind != NULL && !it->closed) {
+        /* Nothing can be running an iterator Lua collects. */
+        it->running = 0;
         it->done = 1;
+        it->closed = 1;
         if (it->kind->close != NULL)
-            it->kind->close(L, it);
+            it->kind->close(L, it, 1);
     }
     return 0;
 }
@@ -211,6 +232,8 @@ static int mw_range(lua_State *L)
     }
     double s = (double)lua_tonumber(L, 3);
     luaL_argcheck(L, s != 0 && !isnan(s), 3, "step must not be zero");
+    luaL_argcheck(L, !isnan(lua_tonumber(L, 1)) && !isnan(lua_tonumber(L, 2)), 1,
+                  "start and stop must not be NaN");
     iter *it = iter_new(L, &range_kind);
     it->from = (double)lua_tonumber(L, 1);
     it->to = (double)lua_tonumber(L, 2);
@@ -231,24 +254,32 @@ static int over_next(lua_State *L, iter *it, int self)
             return luaL_error(L, "iterator source was released");
         if (mw_is_series(h->obj)) {
             mw_series *s = mw_series_cast(h->obj);
-            if ((lua_Unsigned)i > s->len)
+            if ((lua_Unsigned)i > s->len) {
+                lua_settop(L, src - 1);
                 return 0;
+            }
             lua_pushnumber(L, (lua_Number)mw_series_values(s)[i - 1]);
         } else if (h->obj->type == &mw_frame_type) {
-            if ((lua_Unsigned)i > mw_frame_cast(h->obj)->nrows)
+            if ((lua_Unsigned)i > mw_frame_cast(h->obj)->nrows) {
+                lua_settop(L, src - 1);
                 return 0;
+            }
             lua_getfield(L, src, "row");
             lua_pushvalue(L, src);
             lua_pushinteger(L, i);
             lua_call(L, 2, 1);
         } else {
-            if ((lua_Unsigned)i > mw_list_cast(h->obj)->len)
+            if ((lua_Unsigned)i > mw_list_cast(h->obj)->len) {
+                lua_settop(L, src - 1);
                 return 0;
+            }
             lua_geti(L, src, i);
         }
     } else {
-        if (lua_geti(L, src, i) == LUA_TNIL)
+        if (lua_geti(L, src, i) == LUA_TNIL) {
+            lua_settop(L, src - 1);
             return 0;
+        }
     }
     lua_remove(L, src);
     it->count = i;
@@ -323,9 +354,10 @@ static int lines_next(lua_State *L, iter *it, int self)
     return 1;
 }
 
-static void lines_close(lua_State *L, iter *it)
+static void lines_close(lua_State *L, iter *it, int self)
 {
     (void)L;
+    (void)self;
     if (it->file != NULL && it->owns_file)
         fclose(it->file);
     it->file = NULL;
@@ -371,6 +403,7 @@ static int gen_next(lua_State *L, iter *it, int self)
             lua_pop(co, nres);
             return luaL_error(L, "generator yielded nil (nil ends a for loop: yield a value)");
         }
+        luaL_checkstack(L, nres, "too many values yielded");
         lua_xmove(co, L, nres);
         return nres;
     }
@@ -378,17 +411,25 @@ static int gen_next(lua_State *L, iter *it, int self)
         lua_pop(co, nres);
         return 0;
     }
-    /* An error inside the generator: raise it here, with its traceback. */
+    /* An error inside the generator: raise it here; a message gets the
+     * generator's traceback, any other error value passes unchanged. */
     lua_xmove(co, L, 1);
-    luaL_traceback(L, co, lua_tostring(L, -1), 0);
+    if (lua_type(L, -1) == LUA_TSTRING)
+        luaL_traceback(L, co, lua_tostring(L, -1), 0);
     return lua_error(L);
 }
 
-static void gen_close(lua_State *L, iter *it)
+/* Closes a suspended generator's coroutine, so its pending to-be-closed
+ * variables run now (a file it opened is closed at a break). */
+static void gen_close(lua_State *L, iter *it, int self)
 {
-    (void)L;
     (void)it;
-    /* The coroutine is a Lua object: Lua collects it. */
+    if (lua_getiuservalue(L, self, 1) == LUA_TTHREAD) {
+        lua_State *co = lua_tothread(L, -1);
+        if (lua_status(co) == LUA_YIELD || lua_gettop(co) > 0)
+            lua_resetthread(co);
+    }
+    lua_pop(L, 1);
 }
 
 static const iter_kind gen_kind = { "gen", gen_next, gen_close };
@@ -417,7 +458,11 @@ static int mw_gen(lua_State *L)
 static iter *comb_new(lua_State *L, const iter_kind *kind, const char *fname, int extra_idx)
 {
     iter_coerce(L, 1, 1, fname);
+    int depth = ((iter *)lua_touserdata(L, 1))->depth + 1;
+    if (depth > ITER_MAX_DEPTH)
+        luaL_error(L, "iterator pipeline too deep (more than %d stages)", ITER_MAX_DEPTH);
     iter *it = iter_new(L, kind);
+    it->depth = depth;
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);
     if (extra_idx != 0) {
@@ -567,9 +612,17 @@ static void multi_new(lua_State *L, const iter_kind *kind, const char *fname)
     int n = lua_gettop(L);
     if (n == 0)
         luaL_error(L, "bad argument #1 to '%s' (iterator expected, got no value)", fname);
-    for (int i = 1; i <= n; i++)
+    luaL_checkstack(L, n + 8, "too many iterators");
+    int depth = 0;
+    for (int i = 1; i <= n; i++) {
         iter_coerce(L, i, i, fname);
-    iter_new(L, kind);
+        int d = ((iter *)lua_touserdata(L, i))->depth;
+        depth = d > depth ? d : depth;
+    }
+    if (depth + 1 > ITER_MAX_DEPTH)
+        luaL_error(L, "iterator pipeline too deep (more than %d stages)", ITER_MAX_DEPTH);
+    iter *it = iter_new(L, kind);
+    it->depth = depth + 1;
     lua_createtable(L, n, 0);
     for (int i = 1; i <= n; i++) {
         lua_pushvalue(L, i);
@@ -585,6 +638,7 @@ static int zip_next(lua_State *L, iter *it, int self)
     lua_getiuservalue(L, self, 3);
     int list = lua_gettop(L);
     lua_Integer n = (lua_Integer)lua_rawlen(L, list);
+    luaL_checkstack(L, (int)n + 4, "too many iterators in zip");
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, list, i);
         int got = iter_pull(L, -1);

@@ -18,8 +18,9 @@ typedef struct mw_lua_iter_kind {
      * the end. self is the iterator's stack index. May raise. */
     int (*next)(lua_State *L, mw_lua_iter *it, int self);
     /* Releases what the iterator holds outside Lua (a file, memory).
-     * Called once; may be NULL. */
-    void (*close)(lua_State *L, mw_lua_iter *it);
+     * Called once, never while next runs; self is the iterator's stack
+     * index. May be NULL. */
+    void (*close)(lua_State *L, mw_lua_iter *it, int self);
 } mw_lua_iter_kind;
 
 struct mw_lua_iter {
@@ -35,6 +36,10 @@ struct mw_lua_iter {
     size_t end;              /* window: values held in the buffer */
     void *data;              /* a source's own state (data_size bytes) */
     lua_Integer errors;      /* malformed items skipped (it:errors()) */
+    int running;             /* next is running: a close must wait */
+    int close_pending;       /* closed while next ran */
+    int closed;              /* kind->close has run */
+    int depth;               /* stages of the pipeline up to this one */
 };
 
 /* Pushes a new iterator of the given kind, with data_size bytes of its

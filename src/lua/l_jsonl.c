@@ -34,9 +34,10 @@ typedef struct jsonl_state {
     char name[128];
 } jsonl_state;
 
-static void jsonl_close(lua_State *L, mw_lua_iter *it)
+static void jsonl_close(lua_State *L, mw_lua_iter *it, int self)
 {
     (void)L;
+    (void)self;
     jsonl_state *js = it->data;
     if (js->reader != NULL)
         mw_progress_finish(&js->bar, mw_jsonl_bytes_read(js->reader), js->rows);
@@ -70,10 +71,9 @@ static int jsonl_next(lua_State *L, mw_lua_iter *it, int self)
         lua_createtable(L, 0, (int)obj.n_pairs);
         for (size_t i = 0; i < obj.n_pairs; i++) {
             const mw_jsonl_pair *p = &obj.pairs[i];
-            if (p->type == MW_JSONL_NULL)
-                continue;
             lua_pushlstring(L, p->key, p->key_len);
             switch (p->type) {
+            case MW_JSONL_NULL:   lua_pushnil(L); break;   /* the last value wins */
             case MW_JSONL_NUMBER: {
                 lua_Number v = (lua_Number)p->number;
                 lua_Integer iv;

@@ -98,8 +98,13 @@ static int mw_synth(lua_State *L)
     p.period = synth_number(L, "period", 0, 0, 1e300);
     p.noise = synth_number(L, "noise", 0.1, 0, 1e300);
     p.seed = (uint64_t)synth_number(L, "seed", 1, 0, 9007199254740992.0);
-    double start = synth_number(L, "start", -1, -9.2e18, 9.2e18);
+    lua_getfield(L, 1, "start");
+    int has_start = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    double start = synth_number(L, "start", 0, -9.2e18, 9.2e18);
     double step = synth_number(L, "step", 60000, 1, 9.2e18);
+    if (has_start && p.n > 1 && (start + (double)(p.n - 1) * step > 9.2e18))
+        return luaL_error(L, "bad argument #1 to 'synth' (timestamps from start by step overflow)");
 
     /* The anomalies: a list of {kind, at (1-based), len, size}, or a
      * count to place at random (after the first tenth, apart). */
@@ -118,7 +123,8 @@ static int mw_synth(lua_State *L)
         size_t span = p.n - p.n / 10, slot = count > 0 ? span / count : 0;
         for (size_t i = 0; i < count; i++) {
             mw_synth_anomaly *a = &list[i];
-            a->kind = (mw_synth_kind)(i % 3);
+            /* Variance changes mean nothing without noise. */
+            a->kind = (mw_synth_kind)(i % (p.noise > 0 ? 3 : 2));
             /* One per slot, somewhere in its first half: never overlapping. */
             a->at = p.n / 10 + i * slot + (slot > 1 ? (size_t)mw_rng_below(&rng, slot / 2) : 0);
             a->len = a->kind == MW_SYNTH_SPIKE ? 1 : (slot / 2 > 1 ? slot / 2 : 1);
@@ -143,7 +149,11 @@ static int mw_synth(lua_State *L)
                                   (int)i + 1);
             list[i].at = (size_t)at - 1;
             lua_getfield(L, -3, "len");
-            list[i].len = list[i].kind == MW_SYNTH_SPIKE ? 1 : (size_t)luaL_optinteger(L, -1, 0);
+            lua_Integer len = luaL_optinteger(L, -1, 0);
+            if (len < 0)
+                return luaL_error(L, "bad argument #1 to 'synth' (anomaly %d: len must not be negative)",
+                                  (int)i + 1);
+            list[i].len = list[i].kind == MW_SYNTH_SPIKE ? 1 : (size_t)len;
             lua_getfield(L, -4, "size");
             list[i].size = (double)luaL_optnumber(L, -1, list[i].kind == MW_SYNTH_VARIANCE ? 4 : 6);
             lua_pop(L, 5);
@@ -154,9 +164,9 @@ static int mw_synth(lua_State *L)
         lua_pushnil(L);                              /* 3 */
     }
 
-    mw_series *s = mw_lua_push_new_series(L, st, p.n, start >= 0, 0);   /* 4 */
+    mw_series *s = mw_lua_push_new_series(L, st, p.n, has_start, 0);   /* 4 */
     mw_synth_fill(&p, list, count, mw_series_values(s));
-    if (start >= 0) {
+    if (has_start) {
         int64_t *t = mw_series_stamps(s);
         for (size_t i = 0; i < p.n; i++)
             t[i] = (int64_t)start + (int64_t)i * (int64_t)step;

@@ -178,4 +178,32 @@ else
   print(string.format("csv: %d NAB files, %d rows identical to the reference parser", #files, rows))
 end
 
+
+-- Review cases: each was a bug once.
+local tmp2 = os.tmpname()
+local function write2(text) local fh = assert(io.open(tmp2, "wb")); fh:write(text); fh:close(); return tmp2 end
+-- A Lua file: read from its current position, kept alive by the iterator.
+write2("a,b\n1,2\n3,4\n")
+local fh = io.open(tmp2)
+t.eq(fh:read("l"), "a,b", "the script read the header itself")
+local vals = {}
+for row in mw.csv(fh, {header = false}) do vals[#vals + 1] = row[1] end
+t.eq(table.concat(vals, ","), "1,3", "the rest comes from the file's position")
+-- Batches: rows before an error are delivered, then the error.
+local seen = 0
+local okb, errb = pcall(function()
+  for b in mw.csv(write2("a,b\n1,2\n3,4\n5,x\n7,8\n"), {batch = 10}) do seen = seen + #b end
+end)
+t.eq(okb, false, "an error in a batch")
+t.eq(seen, 2, "the rows before it were delivered first")
+assert(errb:find(":4: column 'b' (2): not a number: 'x'", 1, true), errb)
+-- A missing first value does not fix a timestamp column as numbers.
+local tb = mw.csv(write2("t,v\n,1\n2024-01-01,2\n"), {batch = 10})()
+t.eq(tb.t[2], 1704067200000, "timestamp column inferred past a missing value")
+-- Columns chosen by name imply a header.
+local hr = {}
+for row in mw.csv(write2("host,zone\na,b\nc,d\n"), {columns = {"host"}}) do hr[#hr + 1] = row.host end
+t.eq(table.concat(hr, ","), "a,c", "columns by name on an all-string file")
+os.remove(tmp2)
+
 print("csv: ok")

@@ -138,4 +138,60 @@ t.raises("generator yielded nil", function() mw.gen(function(yield) yield(nil) e
 local nested = mw.range(1, 3):map(function(n) return mw.range(1, n):count() end)
 t.eq(items(nested), "1,2,3", "nested pipelines")
 
+
+-- Review cases: each was a bug once.
+t.eq(tostring(mw.iter{1, 2, 3}:collect()), tostring(mw.series{1, 2, 3}), "collect over mw.iter of a table")
+t.eq(#mw.iter(mw.series{1, 2}):collect(), 2, "collect over mw.iter of a series")
+local bs = {}
+for b in mw.iter{1, 2, 3}:batch(2) do bs[#bs + 1] = #b end
+t.eq(table.concat(bs, ","), "2,1", "batch over mw.iter keeps the last item")
+t.eq(#mw.chain({1, 2}, {3}):collect(), 3, "collect over chain")
+local inner = mw.range(1, 3)
+mw.iter{inner}:count()
+t.eq(inner(), 1, "iterating a table of iterators does not close them")
+t.raises("iterator pipeline too deep", function()
+  local p = mw.range(1, 10)
+  for _ = 1, 300 do p = p:take(10) end
+end)
+local many = {}
+for i = 1, 500 do many[i] = mw.range(1, 2) end
+local zipped_n = select("#", mw.zip(table.unpack(many))())
+t.eq(zipped_n, 500, "zip of 500 iterators")
+local wide = mw.gen(function(yield) yield(table.unpack(mw.range(1, 3000):collect():totable())) end)
+t.eq(select("#", wide()), 3000, "a generator yielding 3000 values")
+local closed_inside = 0
+local g = mw.gen(function(yield)
+  local guard <close> = setmetatable({}, {__close = function() closed_inside = closed_inside + 1 end})
+  for i = 1, 10 do yield(i) end
+end)
+g(); g:close()
+t.eq(closed_inside, 1, "closing a generator closes its pending to-be-closed variables")
+local ok, e = pcall(function() mw.gen(function() error({code = 42}) end)() end)
+t.eq(type(e), "table", "a generator's error value passes unchanged"); t.eq(e.code, 42, "its content")
+t.raises("start and stop must not be NaN", function() mw.range(0/0, 1) end)
+
+-- Closing an iterator from a finalizer run inside its own next waits for
+-- next to return (csv, jsonl and lines free their buffers on close).
+collectgarbage("generational")
+local victim
+local function arm()
+  setmetatable({}, {__gc = function() if victim then victim:close() end; arm() end})
+end
+arm()
+local src = os.tmpname()
+local f = io.open(src, "w")
+for i = 1, 3000 do f:write(string.rep("x", 1500), ",", i, "\n") end
+f:close()
+for _, make in ipairs{function() return mw.lines(src) end,
+                      function() return mw.csv(src, {header = false}) end,
+                      function() return mw.csv(src, {header = false, batch = 7}) end} do
+  for _ = 1, 20 do
+    local it2 = make()
+    victim = it2
+    for _ in it2 do end
+    victim = nil
+  end
+end
+os.remove(src)
+
 print("iter: ok")

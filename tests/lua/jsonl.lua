@@ -42,4 +42,15 @@ t.eq(#b, 3, "batch rows"); t.eq(b.x:sum(), 9, "batch column")
 assert(b.y[3] ~= b.y[3], "a missing field is NaN in a frame")
 os.remove(tmp)
 
+
+-- Review cases: each was a bug once.
+write('{"a": 01}\n{"a": 1.}\n{"a": -.5}\n{"a": -inf}\n{"a": 2, "a": null}\n{"a": 1e400}\n')
+local jit = mw.jsonl(tmp, {on_error = "skip"})
+local got = {}
+for r in jit do got[#got + 1] = r end
+t.eq(jit:errors(), 4, "invalid JSON numbers are errors")
+t.eq(got[1].a, nil, "the last value of a key wins (null)")
+t.eq(got[2].a, math.huge, "1e400 overflows to infinity, as JSON parsers do")
+os.remove(tmp)
+
 print("jsonl: ok")

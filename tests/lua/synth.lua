@@ -37,4 +37,12 @@ t.raises("n, the number of samples, is required", function() mw.synth{} end)
 t.raises("anomaly kind 'dip'", function() mw.synth{n = 10, anomalies = {{kind = "dip", at = 1}}} end)
 t.raises("noise = -1.0", function() mw.synth{n = 10, noise = -1} end)
 
+
+-- Review cases: each was a bug once.
+t.eq(mw.synth{n = 2, start = -120000, step = 60000}:time(2), -60000, "a negative start")
+t.raises("len must not be negative", function() mw.synth{n = 10, anomalies = {{kind = "level", at = 1, len = -1}}} end)
+t.raises("overflow", function() mw.synth{n = 3, start = 0, step = 9e18} end)
+local _, quiet = mw.synth{n = 1000, noise = 0, anomalies = 6}
+for _, a in ipairs(quiet) do assert(a.kind ~= "variance", "no variance change without noise") end
+
 print("synth: ok")

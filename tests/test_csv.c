@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,13 +252,12 @@ static char *drive(mw_csv_reader *r, int header_first, int resume)
             text_add(&body, "EOF\n", 4);
         break;
     }
-    if (result == MW_CSV_EOF) {
-        /* Asked after the end: the header is still there. */
-        result = mw_csv_header(r, &row);
-        if (!header_first && result == MW_CSV_ROW)
-            add_row(&head, "H", &row);
+    /* Asked after the end (or an error), the header is still there. */
+    mw_csv_result final = result;
+    if (mw_csv_header(r, &row) == MW_CSV_ROW && !header_first)
+        add_row(&head, "H", &row);
+    if (final == MW_CSV_EOF)
         assert_int_equal(mw_csv_next(r, &row), MW_CSV_EOF);
-    }
     if (head.len == 0)
         text_add(&head, "", 0);
     text_add(&head, body.data, body.len);
@@ -653,6 +653,20 @@ static void test_header_outlives_rows(void **state)
     assert_string_equal(header.fields[1].data, "beta");
     assert_int_equal(mw_csv_bytes_read(r), sizeof input - 1);
     mw_csv_close(r);
+
+    /* When the first row turns out to be data, its copy is freed once the
+     * caller has moved past it. */
+    const char numbers[] = "1,2\n3,4\n5,6\n";
+    src = (test_source){.data = numbers, .len = sizeof numbers - 1};
+    r = mw_csv_open(&opts, test_source_read, &src, &f->alloc);
+    assert_int_equal(mw_csv_next(r, &row), MW_CSV_ROW);
+    assert_string_equal(row.fields[0].data, "1");
+    size_t holding_copy = f->alloc.current;
+    assert_int_equal(mw_csv_next(r, &row), MW_CSV_ROW);
+    assert_string_equal(row.fields[0].data, "3");
+    assert_true(f->alloc.current < holding_copy);
+    assert_int_equal(mw_csv_header(r, &header), MW_CSV_EOF);
+    mw_csv_close(r);
 }
 
 /* Errors */
@@ -671,6 +685,15 @@ static void test_unterminated_quote(void **state)
     CHECK("\"a\nb\",\"c\n", plain,
           "ERROR syntax 2:4 line 2, column 4: unterminated quoted field"
           " (input ended inside it)\n");
+    /* Detecting the header, a first row of data still comes out before
+     * an error in the second; a first row of names is the header. */
+    mw_csv_options detect = options(',', -1);
+    CHECK("1,2\n\"open", detect,
+          "1:[1][2]\nERROR syntax 2:1 line 2, column 1: unterminated quoted field"
+          " (input ended inside it)\n");
+    CHECK("a,b\n\"open", detect,
+          "H1:[a][b]\nERROR syntax 2:1 line 2, column 1: unterminated quoted field"
+          " (input ended inside it)\n");
     CHECK("x\n\"\"\"", plain,
           "1:[x]\nERROR syntax 2:1 line 2, column 1: unterminated quoted field"
           " (input ended inside it)\n");
@@ -686,6 +709,55 @@ static void test_unterminated_quote(void **state)
     assert_int_equal(mw_csv_next(r, &row), MW_CSV_ERROR);
     assert_int_equal(src.n_reads, reads);
     mw_csv_close(r);
+}
+
+/* Far into a long input, after many compactions, the error still names
+ * the right line and column. */
+static void test_unterminated_quote_late(void **state)
+{
+    fixture *f = *state;
+    text input = {0}, expected = {0};
+    for (int i = 1; i <= 3000; i++) {
+        text_addf(&input, "%d,\"q\"\"%d\"\r\n", i, i);
+        text_addf(&expected, "%d:[%d][q\"%d]\n", i, i, i);
+    }
+    /* The row is compacted and grown before its quote opens. */
+    text_add(&input, "last,", 5);
+    for (int i = 0; i < 5000; i++)
+        text_add(&input, "x", 1);
+    text_addf(&input, "%s", ",\"open\n,,\n");
+    text_addf(&expected, "%s", "ERROR syntax 3001:5007 line 3001, column 5007: unterminated"
+                               " quoted field (input ended inside it)\n");
+    mw_csv_options plain = options(',', 0);
+    check_parse(&f->alloc, input.data, input.len, &plain, expected.data);
+    text_free(&input);
+    text_free(&expected);
+}
+
+/* Memory is bounded by the longest row, not the input: a megabyte of
+ * short rows fits in the smallest buffer (tiny chunks) or two chunks. */
+static void test_memory_stays_constant(void **state)
+{
+    fixture *f = *state;
+    text input = {0};
+    while (input.len < 1000 * 1000)
+        text_addf(&input, "2014-04-01 00:00:%02zu,%zu.25,\"a,b\"\n", input.len % 60, input.len);
+    for (size_t c = 0; c < N_CHUNK_SIZES; c++) {
+        mw_alloc_init(&f->alloc);
+        mw_csv_options opts = options(0, -1);
+        opts.chunk_size = chunk_sizes[c];
+        test_source src = {.data = input.data, .len = input.len};
+        mw_csv_reader *r = mw_csv_open(&opts, test_source_read, &src, &f->alloc);
+        mw_csv_row row;
+        size_t rows = 0;
+        while (mw_csv_next(r, &row) == MW_CSV_ROW)
+            rows++;
+        assert_true(rows > 20000);
+        size_t buffer = 2 * chunk_sizes[c] + 1 > 4096 ? 2 * chunk_sizes[c] + 1 : 4096;
+        assert_true(f->alloc.peak <= buffer + 2048);  /* + reader, field tables */
+        mw_csv_close(r);
+    }
+    text_free(&input);
 }
 
 static void test_read_error(void **state)
@@ -981,13 +1053,18 @@ static void test_parse_number_valid(void **state)
     assert_int_equal(mw_parse_number("12345", 3, &got), MW_PARSE_OK);
     assert_true(got == 123.0);
 
-    /* A digit string far past 768 significant digits: the sticky digit. */
+    /* 1 + 2^-53 lies exactly halfway between two doubles and rounds to
+     * even (1.0); any non-zero digit after it, however far (here past the
+     * 768 digits kept for strtod), must round up instead. */
     text long_number = {0};
-    text_add(&long_number, "1.", 2);
+    text_addf(&long_number, "%s", "1.00000000000000011102230246251565404236316680908203125");
+    check_number(long_number.data, 1.0);
     for (int i = 0; i < 2000; i++)
-        text_add(&long_number, i == 1999 ? "1" : "0", 1);
+        text_add(&long_number, "0", 1);
+    check_number(long_number.data, 1.0);
+    text_add(&long_number, "1", 1);
+    check_number(long_number.data, nextafter(1.0, 2.0));
     check_number(long_number.data, reference_strtod(long_number.data));
-    long_number.data[1] = '0';
     text_free(&long_number);
 }
 
@@ -1016,6 +1093,34 @@ static void test_parse_number_random(void **state)
         buf[n] = '\0';
         check_number(buf, reference_strtod(buf));
     }
+}
+
+/* Under a locale whose decimal point is ',', parsing is unchanged: the
+ * slow path hands strtod a spelling with no decimal point at all. */
+static void test_parse_number_locale(void **state)
+{
+    (void)state;
+    static const char *const comma_locales[] = {
+        "de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "de_DE", "fr_FR",
+    };
+    const char *set = NULL;
+    for (size_t i = 0; i < sizeof comma_locales / sizeof comma_locales[0] && set == NULL; i++)
+        set = setlocale(LC_NUMERIC, comma_locales[i]);
+    if (set == NULL) {
+        print_message("no locale with a ',' decimal point installed\n");
+        skip();
+    }
+    double got = 0;
+    const char *slow = "0.1000000000000000055511151231257827021181583404541015625";
+    assert_int_equal(mw_parse_number("2.5", 3, &got), MW_PARSE_OK);
+    int fast_ok = got == 2.5;
+    assert_int_equal(mw_parse_number(slow, strlen(slow), &got), MW_PARSE_OK);
+    int slow_ok = got == 0.1;
+    int comma_invalid = mw_parse_number("2,5", 3, &got) == MW_PARSE_INVALID;
+    setlocale(LC_NUMERIC, "C");
+    assert_true(fast_ok);
+    assert_true(slow_ok);
+    assert_true(comma_invalid);
 }
 
 static void test_parse_number_invalid_and_missing(void **state)
@@ -1323,6 +1428,8 @@ int main(int argc, char **argv)
         TEST(test_header_detection),
         TEST(test_header_outlives_rows),
         TEST(test_unterminated_quote),
+        TEST(test_unterminated_quote_late),
+        TEST(test_memory_stays_constant),
         TEST(test_read_error),
         TEST(test_invalid_options),
         TEST(test_check_width),
@@ -1335,6 +1442,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest parse_tests[] = {
         cmocka_unit_test(test_parse_number_valid),
         cmocka_unit_test(test_parse_number_random),
+        cmocka_unit_test(test_parse_number_locale),
         cmocka_unit_test(test_parse_number_invalid_and_missing),
         cmocka_unit_test(test_parse_time_valid),
         cmocka_unit_test(test_parse_time_invalid),

@@ -21,8 +21,8 @@
  *    always follows the data, so the last field of the input can be
  *    NUL-terminated like every other one.
  *  - spans[0..n_spans) are the fields of the current row, all at or after
- *    row_begin; field_start, out and tail_start mean something only in
- *    the states that use them.
+ *    row_begin; field_start and out mean something only in the states
+ *    that use them.
  *  - A memory failure returns before changing any state a retry would
  *    redo differently: the failed step runs again, whole, next time.
  *  - A syntax or read error sets `failed`; nothing is read after it.
@@ -158,14 +158,18 @@ struct mw_csv_reader {
 static const unsigned char csv_delimiter_candidates[4] = {',', ';', '\t', '|'};
 static const unsigned char csv_bom[3] = {0xEF, 0xBB, 0xBF};
 
-/* Poisons the buffer's free part, [data_end + 1, buf_cap) (see CSV_ASAN). */
-static void csv_poison_free_part(mw_csv_reader *r)
+/* Marks [from, from + len) of the buffer unusable, or usable again (see
+ * CSV_ASAN). Callers pass only ranges that changed, so a 1-byte read costs
+ * O(1) however large the buffer. */
+static void csv_poison(mw_csv_reader *r, size_t from, size_t len)
 {
 #ifdef CSV_ASAN
-    if (r->buf != NULL && r->buf_cap > r->data_end + 1)
-        ASAN_POISON_MEMORY_REGION(r->buf + r->data_end + 1, r->buf_cap - r->data_end - 1);
+    if (r->buf != NULL && len > 0)
+        ASAN_POISON_MEMORY_REGION(r->buf + from, len);
 #else
     (void)r;
+    (void)from;
+    (void)len;
 #endif
 }
 
@@ -307,7 +311,7 @@ static void csv_compact(mw_csv_reader *r)
     size_t shift = r->row_begin;
     memmove(r->buf, r->buf + shift, r->data_end - shift);
     r->data_end -= shift;
-    csv_poison_free_part(r);
+    csv_poison(r, r->data_end + 1, shift);
     r->pos -= shift;
     r->line_start -= shift;
     r->row_begin = 0;
@@ -347,7 +351,8 @@ static int csv_refill(mw_csv_reader *r)
             r->buf = grown;
             r->buf_cap = new_cap;
         }
-        csv_poison_free_part(r);
+        if (r->buf != NULL)
+            csv_poison(r, r->data_end + 1, r->buf_cap - r->data_end - 1);
         if (grown == NULL)
             return csv_fail_memory(r);
     }
@@ -355,14 +360,14 @@ static int csv_refill(mw_csv_reader *r)
     errno = 0;
     ptrdiff_t n = r->read_fn(r->ud, r->buf + r->data_end, r->chunk_size);
     if (n < 0 || (size_t)n > r->chunk_size) {
-        csv_poison_free_part(r);
+        csv_poison(r, r->data_end + 1, r->chunk_size);
         return csv_fail_read(r, n, n == -1 ? errno : 0);
     }
     if (n == 0)
         r->at_eof = 1;
     r->data_end += (size_t)n;
     r->bytes_read += (uint64_t)n;
-    csv_poison_free_part(r);
+    csv_poison(r, r->data_end + 1, r->chunk_size - (size_t)n);
     return 1;
 }
 
@@ -423,6 +428,37 @@ static int csv_row_is_empty_line(const mw_csv_reader *r)
     return r->n_spans == 1 && r->spans[0].len == 0 && !r->field_quoted;
 }
 
+/* Word-at-a-time search: a non-zero result iff some byte of `word` equals
+ * the byte repeated in `pattern` (the classic has-zero-byte test on
+ * word ^ pattern). */
+#define CSV_ONES ((uint64_t)0x0101010101010101u)
+#define CSV_HIGHS ((uint64_t)0x8080808080808080u)
+
+static inline uint64_t csv_word_has(uint64_t word, uint64_t pattern)
+{
+    uint64_t x = word ^ pattern;
+    return (x - CSV_ONES) & ~x & CSV_HIGHS;
+}
+
+/* Returns the offset of the first delimiter or LF in [pos, end), or end.
+ * Eight bytes per step: an unquoted numeric field is usually found in one
+ * or two words instead of ten byte compares. */
+static inline size_t csv_scan_unquoted(const unsigned char *buf, size_t pos, size_t end,
+                                       unsigned char delim)
+{
+    const uint64_t delims = CSV_ONES * delim, newlines = CSV_ONES * '\n';
+    while (end - pos >= 8) {
+        uint64_t word;
+        memcpy(&word, buf + pos, 8);
+        if (csv_word_has(word, delims) | csv_word_has(word, newlines))
+            break;
+        pos += 8;
+    }
+    while (pos < end && buf[pos] != delim && buf[pos] != '\n')
+        pos++;
+    return pos;
+}
+
 /* Parses from pos until a row is complete, the input runs out, or an
  * error. The hot loop keeps pos in a local and stores it back on exit. */
 static csv_outcome csv_parse(mw_csv_reader *r)
@@ -451,23 +487,33 @@ static csv_outcome csv_parse(mw_csv_reader *r)
             r->state = CSV_UNQUOTED;
             /* fall through */
         case CSV_UNQUOTED: {
-            const unsigned char *p = buf + pos, *e = buf + end;
-            while (p < e && *p != delim && *p != '\n')
-                p++;
-            pos = (size_t)(p - buf);
+            /* The hot loop: field after unquoted field without leaving
+             * this state, until a line end, a quote or the input's end. */
+            size_t field_start = r->field_start;
+            for (;;) {
+                pos = csv_scan_unquoted(buf, pos, end, delim);
+                if (pos == end || buf[pos] != delim)
+                    break;
+                if (!csv_push_span(r, field_start, pos - field_start)) {
+                    r->field_start = field_start;
+                    goto failed;
+                }
+                pos++;
+                if (pos == end || buf[pos] == quote) {
+                    r->state = CSV_FIELD_START;
+                    break;
+                }
+                field_start = pos;
+            }
+            r->field_start = field_start;
+            if (r->state == CSV_FIELD_START)
+                continue;
             if (pos == end)
                 goto out_of_input;
-            size_t len = pos - r->field_start;
-            if (*p == delim) {
-                if (!csv_push_span(r, r->field_start, len))
-                    goto failed;
-                pos++;
-                r->state = CSV_FIELD_START;
-                continue;
-            }
-            if (len > 0 && p[-1] == '\r')
+            size_t len = pos - field_start;
+            if (len > 0 && buf[pos - 1] == '\r')
                 len--;
-            if (!csv_push_span(r, r->field_start, len))
+            if (!csv_push_span(r, field_start, len))
                 goto failed;
             goto end_of_line;
         }
@@ -793,12 +839,15 @@ static int csv_prologue(mw_csv_reader *r)
         /* fall through */
     case CSV_STAGE_SECOND_ROW:
         second = csv_fill_row(r);
-        if (second == MW_CSV_ERROR)
+        if (second == MW_CSV_ERROR && !r->failed)
             return 0;
         if (second == MW_CSV_ROW && !csv_export_row(r, &row))
             return 0;
+        /* A final error in the second row decides as if the input ended
+         * before it, so a first row of data is still returned before the
+         * error is. */
         if (!csv_row_has_typed_field(&r->saved_row) &&
-            (second == MW_CSV_EOF || csv_row_has_typed_field(&row)))
+            (second != MW_CSV_ROW || csv_row_has_typed_field(&row)))
             r->has_header = 1;
         else
             r->saved_is_data = 1;
@@ -820,7 +869,7 @@ static void csv_note_width(mw_csv_reader *r, size_t n_fields)
 
 mw_csv_result mw_csv_next(mw_csv_reader *r, mw_csv_row *row)
 {
-    if (r->failed || !csv_prologue(r))
+    if (!r->failed && !csv_prologue(r))
         return MW_CSV_ERROR;
     if (r->saved_is_data) {
         r->saved_is_data = 0;
@@ -828,6 +877,8 @@ mw_csv_result mw_csv_next(mw_csv_reader *r, mw_csv_row *row)
         *row = r->saved_row;
         return MW_CSV_ROW;
     }
+    if (r->failed)
+        return MW_CSV_ERROR;
     if (r->saved != NULL && !r->has_header) {
         /* The first row's copy was returned by the previous call. */
         mw_alloc_free(r->alloc, MW_DOMAIN_NATIVE, r->saved, r->saved_size);
@@ -850,10 +901,10 @@ mw_csv_result mw_csv_next(mw_csv_reader *r, mw_csv_row *row)
 
 mw_csv_result mw_csv_header(mw_csv_reader *r, mw_csv_row *header)
 {
-    if (r->failed || !csv_prologue(r))
+    if (!r->failed && !csv_prologue(r))
         return MW_CSV_ERROR;
-    if (!r->has_header)
-        return MW_CSV_EOF;
+    if (!r->has_header)   /* an error only if it came before the answer */
+        return r->failed && r->stage != CSV_STAGE_ROWS ? MW_CSV_ERROR : MW_CSV_EOF;
     *header = r->saved_row;
     return MW_CSV_ROW;
 }

@@ -66,7 +66,8 @@ typedef struct mw_csv_options {
      * reads the first two rows: the first is a header if none of its
      * fields is a number or a timestamp (mw_parse_infer) and the second
      * row either has one that is, or does not exist (a lone row of names
-     * is a header of an empty table). */
+     * is a header of an empty table). A final error while reading the
+     * second row decides as if the input ended before it. */
     int header;
     size_t chunk_size;       /* bytes asked of the callback per read; 0: default */
     int skip_empty_lines;    /* non-zero: skip empty lines (see above) */

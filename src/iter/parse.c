@@ -2,13 +2,13 @@
  * parse.c: number and timestamp parsers for fields (see parse.h).
  *
  * Numbers take a fast path that is exact by construction (Clinger's): when
- * the decimal significand has at most 19 digits, fits in 53 bits and the
- * power of ten is at most 22, both are exact doubles and one IEEE multiply
- * or divide rounds the result correctly. Every other spelling is rewritten
- * as "<digits>e<exponent>", with no decimal point so the C locale cannot
- * change its meaning, and handed to strtod, which rounds correctly too.
- * Typical sensor values ("0.0819647350000", "20.0") never leave the fast
- * path.
+ * the decimal significand has at most 19 significant digits and fits in 53
+ * bits, and the power of ten is at most 22, both are exact doubles and one
+ * IEEE multiply or divide rounds the result correctly. Every other spelling
+ * is rewritten as "<digits>e<exponent>", with no decimal point so the C
+ * locale cannot change its meaning, and handed to strtod, which rounds
+ * correctly too. Typical sensor values ("0.0819647350000", "20.0") never
+ * leave the fast path; strtod costs about four times as much.
  *
  * Timestamps are converted with a days-from-civil computation (proleptic
  * Gregorian calendar), never timegm or mktime, so neither the time zone
@@ -46,22 +46,25 @@
 #define PARSE_FAST_PATH 0
 #endif
 
+/* Significant digits the fast path takes: 10^19 - 1 fits in 64 bits. */
+#define PARSE_FAST_DIGITS 19
+
 static const double parse_exact_powers[] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
-static int parse_is_blank(char c)
+static inline int parse_is_blank(char c)
 {
     return c == ' ' || c == '\t';
 }
 
-static int parse_is_digit(char c)
+static inline int parse_is_digit(char c)
 {
     return c >= '0' && c <= '9';
 }
 
-static void parse_trim(const char **begin, const char **end)
+static inline void parse_trim(const char **begin, const char **end)
 {
     const char *p = *begin, *e = *end;
     while (p < e && parse_is_blank(*p))
@@ -97,7 +100,7 @@ static int parse_missing_trimmed(const char *p, const char *e)
 {
     if (p == e)
         return 1;
-    /* Every spelling starts with one of these; numbers never do. */
+    /* A quick rejection: every spelling starts with one of these. */
     char c = *p;
     if (c != 'n' && c != 'N' && c != '#' && c != '<' && c != '-' && c != '+')
         return 0;
@@ -112,6 +115,22 @@ int mw_parse_is_missing(const char *s, size_t len)
     const char *p = s, *e = s + len;
     parse_trim(&p, &e);
     return parse_missing_trimmed(p, e);
+}
+
+/* Reads the decimal digits at p, adding the first `room` of them to
+ * *significand; returns where the digits end. The limit is set once, so
+ * the loop does no per-digit counting. */
+static inline const char *parse_digits(const char *p, const char *e, uint64_t *significand,
+                                       size_t room)
+{
+    const char *limit = (size_t)(e - p) < room ? e : p + room;
+    uint64_t value = *significand;
+    for (; p < limit && parse_is_digit(*p); p++)
+        value = value * 10 + (unsigned)(*p - '0');
+    *significand = value;
+    while (p < e && parse_is_digit(*p))
+        p++;
+    return p;
 }
 
 /* The slow path: rewrites the validated number [p, e) (sign excluded) as
@@ -195,33 +214,24 @@ mw_parse_result mw_parse_number(const char *s, size_t len, double *out)
     const char *digits_start = p;
 
     uint64_t significand = 0;
-    int n_significant = 0;      /* digits in significand, leading zeros excluded */
-    int64_t exponent = 0;       /* value = significand * 10^exponent */
-    int inexact = 0;            /* non-zero digits were dropped */
-    size_t n_digits = 0;
-
-    for (; p < e && parse_is_digit(*p); p++, n_digits++) {
-        unsigned d = (unsigned)(*p - '0');
-        if (n_significant < 19) {
-            significand = significand * 10 + d;
-            n_significant += significand != 0;
-        } else {
-            exponent++;
-            inexact |= d != 0;
-        }
-    }
-    if (p < e && *p == '.') {
+    while (p < e && *p == '0')
         p++;
-        for (; p < e && parse_is_digit(*p); p++, n_digits++) {
-            unsigned d = (unsigned)(*p - '0');
-            if (n_significant < 19) {
-                significand = significand * 10 + d;
-                n_significant += significand != 0;
-                exponent--;
-            } else {
-                inexact |= d != 0;
-            }
-        }
+    const char *first_significant = p;
+    p = parse_digits(p, e, &significand, PARSE_FAST_DIGITS);
+    size_t n_digits = (size_t)(p - digits_start);
+    size_t n_significant = (size_t)(p - first_significant);
+    int64_t exponent = 0;       /* value = significand * 10^exponent */
+    if (p < e && *p == '.') {
+        const char *fraction = ++p;
+        if (n_significant == 0)
+            while (p < e && *p == '0')
+                p++;
+        first_significant = p;
+        size_t room = n_significant < PARSE_FAST_DIGITS ? PARSE_FAST_DIGITS - n_significant : 0;
+        p = parse_digits(p, e, &significand, room);
+        n_significant += (size_t)(p - first_significant);
+        n_digits += (size_t)(p - fraction);
+        exponent = -(int64_t)(p - fraction);
     }
     if (n_digits == 0) {
         if (parse_infinity(digits_start, e, negative, out))
@@ -254,9 +264,9 @@ mw_parse_result mw_parse_number(const char *s, size_t len, double *out)
         return MW_PARSE_INVALID;
 
     double value;
-    if (significand == 0 && !inexact) {
+    if (n_significant == 0) {
         value = 0.0;
-    } else if (PARSE_FAST_PATH && !inexact && significand <= PARSE_EXACT_SIGNIFICAND &&
+    } else if (PARSE_FAST_PATH && n_significant <= PARSE_FAST_DIGITS && significand <= PARSE_EXACT_SIGNIFICAND &&
                exponent >= -22 && exponent <= 22) {
         value = (double)significand;
         if (exponent < 0)
@@ -272,18 +282,13 @@ mw_parse_result mw_parse_number(const char *s, size_t len, double *out)
     return MW_PARSE_OK;
 }
 
-/* Reads exactly n ASCII digits at p into *value. */
-static int parse_fixed_digits(const char *p, const char *e, int n, int *value)
+/* Reads the two ASCII digits at p (the caller checked they are there). */
+static inline int parse_two_digits(const char *p, int *value)
 {
-    if (e - p < n)
+    unsigned tens = (unsigned)(unsigned char)p[0] - '0', ones = (unsigned)(unsigned char)p[1] - '0';
+    if (tens > 9 || ones > 9)
         return 0;
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!parse_is_digit(p[i]))
-            return 0;
-        v = v * 10 + (p[i] - '0');
-    }
-    *value = v;
+    *value = (int)(tens * 10 + ones);
     return 1;
 }
 
@@ -323,13 +328,13 @@ static int parse_offset(const char *p, const char *e, int *minutes)
         return 0;
     int sign = *p++ == '-' ? -1 : 1;
     int hours, mins = 0;
-    if (!parse_fixed_digits(p, e, 2, &hours))
+    if (e - p < 2 || !parse_two_digits(p, &hours))
         return 0;
     p += 2;
     if (p < e && *p == ':')
         p++;
     if (p < e) {
-        if (!parse_fixed_digits(p, e, 2, &mins))
+        if (e - p < 2 || !parse_two_digits(p, &mins))
             return 0;
         p += 2;
     }
@@ -343,28 +348,29 @@ mw_parse_result mw_parse_time(const char *s, size_t len, int64_t *epoch_ms)
 {
     const char *p = s, *e = s + len;
     parse_trim(&p, &e);
-    if (parse_missing_trimmed(p, e))
-        return MW_PARSE_MISSING;
+    /* No missing-value spelling starts with a digit or is 10 bytes long. */
+    if (e - p < 10 || !parse_is_digit(*p))
+        return parse_missing_trimmed(p, e) ? MW_PARSE_MISSING : MW_PARSE_INVALID;
 
-    int year, month, day, hour = 0, minute = 0, second = 0, millis = 0, offset = 0;
-    if (!parse_fixed_digits(p, e, 4, &year) || e - p < 10 || p[4] != '-' ||
-        !parse_fixed_digits(p + 5, e, 2, &month) || p[7] != '-' ||
-        !parse_fixed_digits(p + 8, e, 2, &day))
+    int century, year_of_century, month, day;
+    int hour = 0, minute = 0, second = 0, millis = 0, offset = 0;
+    if (!parse_two_digits(p, &century) || !parse_two_digits(p + 2, &year_of_century) ||
+        p[4] != '-' || !parse_two_digits(p + 5, &month) || p[7] != '-' ||
+        !parse_two_digits(p + 8, &day))
         return MW_PARSE_INVALID;
+    int year = century * 100 + year_of_century;
     if (month < 1 || month > 12 || day < 1 || day > parse_days_in_month(year, month))
         return MW_PARSE_INVALID;
     p += 10;
 
     if (p < e) {
-        if (*p != 'T' && *p != 't' && *p != ' ')
+        /* {T| }HH:MM */
+        if ((*p != 'T' && *p != 't' && *p != ' ') || e - p < 6 ||
+            !parse_two_digits(p + 1, &hour) || p[3] != ':' || !parse_two_digits(p + 4, &minute))
             return MW_PARSE_INVALID;
-        p++;
-        if (!parse_fixed_digits(p, e, 2, &hour) || e - p < 5 || p[2] != ':' ||
-            !parse_fixed_digits(p + 3, e, 2, &minute))
-            return MW_PARSE_INVALID;
-        p += 5;
+        p += 6;
         if (p < e && *p == ':') {
-            if (!parse_fixed_digits(p + 1, e, 2, &second))
+            if (e - p < 3 || !parse_two_digits(p + 1, &second))
                 return MW_PARSE_INVALID;
             p += 3;
             if (p < e && (*p == '.' || *p == ',')) {

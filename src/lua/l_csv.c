@@ -26,13 +26,9 @@
  */
 #include "lua/l_csv.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "iter/csv.h"
 #include "iter/parse.h"
@@ -40,6 +36,7 @@
 #include "lua/l_frame.h"
 #include "lua/l_iter.h"
 #include "lua/l_progress.h"
+#include "lua/l_source.h"
 #include "lua/l_series.h"
 #include "types/frame.h"
 #include "types/series.h"
@@ -56,8 +53,7 @@ typedef enum csv_kind {
 typedef struct csv_state {
     mw_alloc *alloc;
     mw_csv_reader *reader;
-    int fd;
-    int owns_fd;
+    mw_source src;           /* a path or standard input */
     FILE *file;              /* a Lua file given as the source, or NULL */
     int started;             /* header and columns settled */
     int has_pending_error;   /* batch mode: raise pending_error next */
@@ -92,9 +88,7 @@ static void csv_free(csv_state *cs)
         mw_progress_finish(&cs->bar, mw_csv_bytes_read(cs->reader), cs->rows);
     mw_csv_close(cs->reader);
     cs->reader = NULL;
-    if (cs->owns_fd && cs->fd >= 0)
-        close(cs->fd);
-    cs->fd = -1;
+    mw_source_close(&cs->src);
     mw_alloc_free(cs->alloc, MW_DOMAIN_NATIVE, cs->sel, cs->sel_cap * sizeof *cs->sel);
     mw_alloc_free(cs->alloc, MW_DOMAIN_NATIVE, cs->kinds, cs->sel_cap * sizeof *cs->kinds);
     cs->sel = NULL;
@@ -546,7 +540,7 @@ static int mw_csv(lua_State *L)
     int self = lua_gettop(L);
     csv_state *cs = it->data;
     cs->alloc = st->alloc;
-    cs->fd = -1;
+    cs->src.fd = -1;
     cs->header_opt = header;
     cs->on_error_skip = skip;
     it->limit = batch;
@@ -566,33 +560,12 @@ static int mw_csv(lua_State *L)
         lua_setiuservalue(L, self, 3);
         snprintf(cs->name, sizeof cs->name, "%s", "file");
     } else {
-        const char *path = luaL_checkstring(L, 1);
-        snprintf(cs->name, sizeof cs->name, "%s", path);
-        if (strcmp(path, "-") == 0) {
-            cs->fd = 0;
-            snprintf(cs->name, sizeof cs->name, "%s", "stdin");
-        } else {
-            cs->fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (cs->fd < 0)
-                return luaL_error(L, "cannot open '%s': %s", path, strerror(errno));
-            cs->owns_fd = 1;
-        }
+        mw_source_open(L, &cs->src, luaL_checkstring(L, 1));
+        snprintf(cs->name, sizeof cs->name, "%s", cs->src.name);
     }
-    struct stat sb;
-    uint64_t total = 0;
-    if (cs->file == NULL && fstat(cs->fd, &sb) == 0) {
-        if (S_ISDIR(sb.st_mode)) {
-            if (cs->owns_fd)
-                close(cs->fd);
-            cs->fd = -1;
-            return luaL_error(L, "cannot read '%s': it is a directory", cs->name);
-        }
-        if (S_ISREG(sb.st_mode))
-            total = (uint64_t)sb.st_size;
-    }
-    mw_progress_start(&cs->bar, cs->name, total, progress);
+    mw_progress_start(&cs->bar, cs->name, cs->src.total_bytes, progress);
     cs->reader = cs->file != NULL ? mw_csv_open(&o, csv_read_file, cs->file, st->alloc)
-                                  : mw_csv_open(&o, mw_csv_read_fd, &cs->fd, st->alloc);
+                                  : mw_csv_open(&o, mw_csv_read_fd, &cs->src.fd, st->alloc);
     if (cs->reader == NULL)
         return mw_lua_status_error(L, st->alloc->last_error);
     lua_settop(L, self);

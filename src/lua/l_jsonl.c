@@ -12,26 +12,21 @@
  */
 #include "lua/l_jsonl.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "iter/csv.h"
 #include "iter/jsonl.h"
 #include "lua/l_iter.h"
 #include "lua/l_progress.h"
+#include "lua/l_source.h"
 
 typedef struct jsonl_state {
     mw_jsonl_reader *reader;
-    int fd;
-    int owns_fd;
+    mw_source src;
     int skip;
     uint64_t rows;
     mw_progress bar;
-    char name[128];
 } jsonl_state;
 
 static void jsonl_close(lua_State *L, mw_lua_iter *it, int self)
@@ -43,9 +38,7 @@ static void jsonl_close(lua_State *L, mw_lua_iter *it, int self)
         mw_progress_finish(&js->bar, mw_jsonl_bytes_read(js->reader), js->rows);
     mw_jsonl_close(js->reader);
     js->reader = NULL;
-    if (js->owns_fd && js->fd >= 0)
-        close(js->fd);
-    js->fd = -1;
+    mw_source_close(&js->src);
 }
 
 static int jsonl_next(lua_State *L, mw_lua_iter *it, int self)
@@ -64,7 +57,7 @@ static int jsonl_next(lua_State *L, mw_lua_iter *it, int self)
             }
             if (mw_jsonl_error_status(js->reader) != MW_OK)
                 return mw_lua_status_error(L, mw_jsonl_error_status(js->reader));
-            return luaL_error(L, "%s: %s", js->name, mw_jsonl_error(js->reader));
+            return luaL_error(L, "%s: %s", js->src.name, mw_jsonl_error(js->reader));
         }
         js->rows++;
         mw_progress_update(&js->bar, mw_jsonl_bytes_read(js->reader), js->rows, 0);
@@ -127,26 +120,10 @@ static int mw_jsonl(lua_State *L)
     mw_lua_iter *it = mw_lua_iter_new(L, &jsonl_kind, sizeof(jsonl_state));
     jsonl_state *js = it->data;
     js->skip = skip;
-    js->fd = -1;
-    snprintf(js->name, sizeof js->name, "%s", strcmp(path, "-") == 0 ? "stdin" : path);
-    if (strcmp(path, "-") == 0) {
-        js->fd = 0;
-    } else {
-        js->fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (js->fd < 0)
-            return luaL_error(L, "cannot open '%s': %s", path, strerror(errno));
-        js->owns_fd = 1;
-    }
-    struct stat sb;
-    uint64_t total = 0;
-    if (fstat(js->fd, &sb) == 0) {
-        if (S_ISDIR(sb.st_mode))
-            return luaL_error(L, "cannot read '%s': it is a directory", path);
-        if (S_ISREG(sb.st_mode))
-            total = (uint64_t)sb.st_size;
-    }
-    mw_progress_start(&js->bar, js->name, total, progress);
-    js->reader = mw_jsonl_open(mw_csv_read_fd, &js->fd, st->alloc, 0);
+    js->src.fd = -1;
+    mw_source_open(L, &js->src, path);
+    mw_progress_start(&js->bar, js->src.name, js->src.total_bytes, progress);
+    js->reader = mw_jsonl_open(mw_csv_read_fd, &js->src.fd, st->alloc, 0);
     if (js->reader == NULL)
         return mw_lua_status_error(L, st->alloc->last_error);
     return 1;

@@ -56,20 +56,23 @@ int luaopen_moonwatch(lua_State *L)
     mw_heap_type_stats(st->heap, &mw_buffer_type);
     lua_createtable(L, 0, 12);
 
-    mw_lua_open_list(L, st);
-    lua_setfield(L, -2, "list");
-    mw_lua_open_map(L, st);
-    lua_setfield(L, -2, "map");
-    mw_lua_open_series(L, st);
-    lua_setfield(L, -2, "series");
-    mw_lua_open_frame(L, st);
-    lua_setfield(L, -2, "frame");
-    mw_lua_open_ring(L, st);
-    lua_setfield(L, -2, "ring");
-    mw_lua_open_gc(L, st);
-    lua_setfield(L, -2, "gc");
-    mw_lua_open_mem(L, st);
-    lua_setfield(L, -2, "mem");
+    /* The sub-tables: each opener pushes one. */
+    static const struct {
+        const char *name;
+        void (*open)(lua_State *, mw_lua_state *);
+    } parts[] = {
+        {"list", mw_lua_open_list},
+        {"map", mw_lua_open_map},
+        {"series", mw_lua_open_series},
+        {"frame", mw_lua_open_frame},
+        {"ring", mw_lua_open_ring},
+        {"gc", mw_lua_open_gc},
+        {"mem", mw_lua_open_mem},
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        parts[i].open(L, st);
+        lua_setfield(L, -2, parts[i].name);
+    }
 
     static const luaL_Reg funcs[] = {
         {"release", mw_lua_release_fn},

@@ -11,6 +11,7 @@
 #include "lua/handle.h"
 #include "lua/l_gc.h"
 #include "lua/l_csv.h"
+#include "lua/l_detect.h"
 #include "lua/l_iter.h"
 #include "lua/l_jsonl.h"
 #include "lua/l_synth.h"
@@ -23,9 +24,23 @@
 #include "types/series.h"
 #include "types/str.h"
 
+/* mw.release(obj): releases a handle or a detector. */
+static int mw_release(lua_State *L)
+{
+    if (mw_lua_is_detector(L, 1)) {
+        mw_lua_release_detector(L, 1);
+        return 0;
+    }
+    return mw_lua_release_fn(L);
+}
+
 /* mw.isreleased(obj): whether obj's handle was released. */
 static int mw_isreleased(lua_State *L)
 {
+    if (mw_lua_is_detector(L, 1)) {
+        lua_pushboolean(L, !mw_lua_is_live_detector(L, 1));
+        return 1;
+    }
     mw_handle *h = mw_lua_test_handle(L, 1);
     if (h == NULL)
         return luaL_typeerror(L, 1, "moonwatch object");
@@ -36,6 +51,10 @@ static int mw_isreleased(lua_State *L)
 /* mw.type(v): "list", "map", ... for a moonwatch object, else nil. */
 static int mw_typeof(lua_State *L)
 {
+    if (mw_lua_is_detector(L, 1)) {
+        lua_pushliteral(L, "detector");
+        return 1;
+    }
     mw_handle *h = mw_lua_test_handle(L, 1);
     if (h == NULL) {
         lua_pushnil(L);
@@ -68,6 +87,8 @@ int luaopen_moonwatch(lua_State *L)
         {"ring", mw_lua_open_ring},
         {"gc", mw_lua_open_gc},
         {"mem", mw_lua_open_mem},
+        {"detect", mw_lua_open_detect},
+        {"thresh", mw_lua_open_thresh},
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         parts[i].open(L, st);
@@ -75,7 +96,7 @@ int luaopen_moonwatch(lua_State *L)
     }
 
     static const luaL_Reg funcs[] = {
-        {"release", mw_lua_release_fn},
+        {"release", mw_release},
         {"isreleased", mw_isreleased},
         {"type", mw_typeof},
         {NULL, NULL}

@@ -1,0 +1,353 @@
+/*
+ * detect.c: what all detectors share (see detect.h): the registry,
+ * parameter checking, creation, the batch loop, and the saved-state
+ * container.
+ *
+ * The container, little-endian (blob.h):
+ *
+ *   "MWDS"  u8 version (1)  u8 name length  name
+ *   u8 parameter count  f64 parameters (in the kind's order)
+ *   u64 values learned  the kind's own state (its save/load)
+ *   u64 checksum of everything before it
+ *
+ * A composite (chain) saves each child as a whole container inside its
+ * own state, so every level is checked the same way.
+ */
+#include "detect/detect.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DETECT_MAGIC "MWDS"
+#define DETECT_FORMAT 1
+
+const char *const mw_detect_side_choices[] = {"both", "up", "down", NULL};
+
+/* ---- the registry -------------------------------------------------- */
+
+extern const mw_detector_type mw_detect_zscore_type;
+extern const mw_detector_type mw_detect_ewma_type;
+extern const mw_detector_type mw_detect_chain_type;
+
+static const mw_detector_type *const detect_types[] = {
+    &mw_detect_zscore_type,
+    &mw_detect_ewma_type,
+    &mw_detect_chain_type,
+};
+
+const mw_detector_type *const *mw_detect_types(size_t *n)
+{
+    *n = sizeof detect_types / sizeof detect_types[0];
+    return detect_types;
+}
+
+const mw_detector_type *mw_detect_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof detect_types / sizeof detect_types[0]; i++)
+        if (strcmp(detect_types[i]->name, name) == 0)
+            return detect_types[i];
+    return NULL;
+}
+
+/* ---- parameters ---------------------------------------------------- */
+
+int mw_detect_param_index(const mw_detector_type *type, const char *name)
+{
+    for (size_t i = 0; i < type->n_params; i++)
+        if (strcmp(type->params[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+void mw_detect_param_defaults(const mw_detector_type *type, double *values)
+{
+    for (size_t i = 0; i < type->n_params; i++)
+        values[i] = type->params[i].def;
+}
+
+const char *mw_detect_choice_name(const mw_param_spec *p, double v)
+{
+    for (size_t i = 0; p->choices != NULL && p->choices[i] != NULL; i++)
+        if ((double)i == v)
+            return p->choices[i];
+    return "?";
+}
+
+/* Appends the choices of p, separated by '|', to err (of MW_DETECT_ERRLEN). */
+static void detect_list_choices(const mw_param_spec *p, char *err)
+{
+    for (size_t i = 0; p->choices[i] != NULL; i++) {
+        size_t used = strlen(err);
+        snprintf(err + used, MW_DETECT_ERRLEN - used, "%s'%s'", i > 0 ? ", " : "",
+                 p->choices[i]);
+    }
+}
+
+mw_status mw_detect_param_set(const mw_detector_type *type, double *values, int i,
+                              double number, const char *text, char *err)
+{
+    const mw_param_spec *p = &type->params[i];
+    if (p->kind == MW_PARAM_CHOICE) {
+        for (size_t k = 0; text != NULL && p->choices[k] != NULL; k++) {
+            if (strcmp(p->choices[k], text) == 0) {
+                values[i] = (double)k;
+                return MW_OK;
+            }
+        }
+        snprintf(err, MW_DETECT_ERRLEN, "%s must be one of ", p->name);
+        detect_list_choices(p, err);
+        size_t used = strlen(err);
+        if (text != NULL)
+            snprintf(err + used, MW_DETECT_ERRLEN - used, " (got '%s')", text);
+        return MW_EINVAL;
+    }
+    if (text != NULL) {
+        snprintf(err, MW_DETECT_ERRLEN, "%s must be a %s (got '%s')", p->name,
+                 p->kind == MW_PARAM_BOOL ? "boolean" : "number", text);
+        return MW_EINVAL;
+    }
+    if (p->kind == MW_PARAM_BOOL) {
+        if (number != 0.0 && number != 1.0) {
+            snprintf(err, MW_DETECT_ERRLEN, "%s must be a boolean", p->name);
+            return MW_EINVAL;
+        }
+        values[i] = number;
+        return MW_OK;
+    }
+    int is_int = p->kind == MW_PARAM_INT;
+    int ok = isfinite(number) && number >= p->min && number <= p->max &&
+             !(p->min_open && number == p->min) && (!is_int || number == floor(number));
+    if (!ok) {
+        snprintf(err, MW_DETECT_ERRLEN, "%s must be %s in %c%.17g, %.17g], got %.17g",
+                 p->name, is_int ? "an integer" : "a number", p->min_open ? '(' : '[',
+                 p->min, p->max, number);
+        return MW_EINVAL;
+    }
+    values[i] = number;
+    return MW_OK;
+}
+
+void mw_detect_param_list(const mw_detector_type *type, char *err)
+{
+    size_t used = strlen(err);
+    snprintf(err + used, MW_DETECT_ERRLEN - used, "valid parameters: ");
+    for (size_t i = 0; i < type->n_params; i++) {
+        used = strlen(err);
+        snprintf(err + used, MW_DETECT_ERRLEN - used, "%s%s", i > 0 ? ", " : "",
+                 type->params[i].name);
+    }
+    if (type->n_params == 0) {
+        used = strlen(err);
+        snprintf(err + used, MW_DETECT_ERRLEN - used, "none");
+    }
+}
+
+/* ---- detectors ----------------------------------------------------- */
+
+/* The struct and the kind's state in one block, the state aligned for
+ * doubles and pointers. */
+static size_t detect_head_size(void)
+{
+    size_t align = sizeof(double) > sizeof(void *) ? sizeof(double) : sizeof(void *);
+    return (sizeof(mw_detector) + align - 1) / align * align;
+}
+
+mw_detector *mw_detector_new(mw_alloc *alloc, const mw_detector_type *type,
+                             const double *values, mw_status *status, char *err)
+{
+    double checked[MW_DETECT_MAX_PARAMS];
+    for (size_t i = 0; i < type->n_params; i++) {
+        const mw_param_spec *p = &type->params[i];
+        const char *text = p->kind == MW_PARAM_CHOICE ? mw_detect_choice_name(p, values[i])
+                                                      : NULL;
+        mw_status s = mw_detect_param_set(type, checked, (int)i, values[i], text, err);
+        if (s != MW_OK) {
+            *status = s;
+            return NULL;
+        }
+    }
+    size_t size = detect_head_size() + type->state_size;
+    mw_detector *d = mw_alloc_malloc(alloc, MW_DOMAIN_NATIVE, size);
+    if (d == NULL) {
+        *status = alloc->last_error != MW_OK ? alloc->last_error : MW_ENOMEM;
+        snprintf(err, MW_DETECT_ERRLEN, "%s", mw_strerror(*status));
+        return NULL;
+    }
+    memset(d, 0, size);
+    d->type = type;
+    d->alloc = alloc;
+    if (type->n_params > 0)
+        memcpy(d->params, values, type->n_params * sizeof *values);
+    d->bytes = size;
+    d->state = (char *)d + detect_head_size();
+    if (type->init != NULL) {
+        err[0] = '\0';
+        mw_status s = type->init(d, err);
+        if (s != MW_OK) {
+            if (err[0] == '\0')
+                snprintf(err, MW_DETECT_ERRLEN, "%s", mw_strerror(s));
+            mw_alloc_free(alloc, MW_DOMAIN_NATIVE, d, size);
+            *status = s;
+            return NULL;
+        }
+    }
+    *status = MW_OK;
+    return d;
+}
+
+void mw_detector_free(mw_detector *d)
+{
+    if (d == NULL)
+        return;
+    if (d->type->destroy != NULL)
+        d->type->destroy(d);
+    mw_alloc_free(d->alloc, MW_DOMAIN_NATIVE, d, detect_head_size() + d->type->state_size);
+}
+
+void *mw_detector_alloc(mw_detector *d, size_t size)
+{
+    void *p = mw_alloc_malloc(d->alloc, MW_DOMAIN_NATIVE, size);
+    if (p != NULL)
+        d->bytes += size;
+    return p;
+}
+
+void mw_detector_dealloc(mw_detector *d, void *p, size_t size)
+{
+    if (p == NULL)
+        return;
+    mw_alloc_free(d->alloc, MW_DOMAIN_NATIVE, p, size);
+    d->bytes -= size;
+}
+
+void mw_detector_run(mw_detector *d, const double *x, const double *t, size_t n,
+                     double *out)
+{
+    if (d->type->run != NULL) {
+        size_t finite = 0;
+        for (size_t i = 0; i < n; i++)
+            finite += x[i] - x[i] == 0.0;
+        d->type->run(d, x, t, n, out);
+        d->n_learned += finite;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = mw_detector_update(d, x[i], t != NULL ? t[i] : NAN);
+}
+
+void mw_detector_reset(mw_detector *d)
+{
+    d->n_learned = 0;
+    if (d->type->reset != NULL)
+        d->type->reset(d);
+}
+
+/* ---- saved state --------------------------------------------------- */
+
+void mw_detector_save(const mw_detector *d, mw_blob_writer *w)
+{
+    size_t start = w->len;
+    size_t name_len = strlen(d->type->name);
+    mw_blob_put_bytes(w, DETECT_MAGIC, 4);
+    mw_blob_put_u8(w, DETECT_FORMAT);
+    mw_blob_put_u8(w, (uint8_t)name_len);
+    mw_blob_put_bytes(w, d->type->name, name_len);
+    mw_blob_put_u8(w, (uint8_t)d->type->n_params);
+    mw_blob_put_f64s(w, d->params, d->type->n_params);
+    mw_blob_put_u64(w, d->n_learned);
+    if (d->type->save != NULL)
+        d->type->save(d, w);
+    if (w->status == MW_OK)
+        mw_blob_put_u64(w, mw_blob_checksum(w->data + start, w->len - start));
+}
+
+/* Reads one container of len bytes at data (which must be exactly one). */
+mw_detector *mw_detector_load(mw_alloc *alloc, const void *data, size_t len,
+                              mw_status *status, char *err)
+{
+    mw_blob_reader r;
+    mw_blob_reader_init(&r, data, len);
+    *status = MW_EINVAL;
+    const char *magic = mw_blob_get_bytes(&r, 4);
+    if (magic == NULL || memcmp(magic, DETECT_MAGIC, 4) != 0) {
+        snprintf(err, MW_DETECT_ERRLEN, "not a saved detector state");
+        return NULL;
+    }
+    unsigned version = mw_blob_get_u8(&r);
+    if (!r.failed && version != DETECT_FORMAT) {
+        snprintf(err, MW_DETECT_ERRLEN,
+                 "saved in format %u; this moonwatch reads format %d", version,
+                 DETECT_FORMAT);
+        return NULL;
+    }
+    if (len < r.pos + 8) {
+        snprintf(err, MW_DETECT_ERRLEN, "truncated (%zu bytes)", len);
+        return NULL;
+    }
+    mw_blob_reader tail;
+    mw_blob_reader_init(&tail, (const unsigned char *)data + len - 8, 8);
+    if (mw_blob_checksum(data, len - 8) != mw_blob_get_u64(&tail)) {
+        snprintf(err, MW_DETECT_ERRLEN, "corrupt or truncated (checksum mismatch)");
+        return NULL;
+    }
+    r.len = len - 8;
+
+    unsigned name_len = mw_blob_get_u8(&r);
+    const char *name = mw_blob_get_bytes(&r, name_len);
+    char name_buf[256];
+    if (name != NULL) {
+        memcpy(name_buf, name, name_len);
+        name_buf[name_len] = '\0';
+    }
+    const mw_detector_type *type = name != NULL ? mw_detect_find(name_buf) : NULL;
+    if (name != NULL && type == NULL) {
+        snprintf(err, MW_DETECT_ERRLEN, "unknown detector '%.64s'", name_buf);
+        return NULL;
+    }
+    unsigned n_params = mw_blob_get_u8(&r);
+    if (!r.failed && n_params != type->n_params) {
+        snprintf(err, MW_DETECT_ERRLEN, "'%s' saved with %u parameters, expected %zu",
+                 type->name, n_params, type->n_params);
+        return NULL;
+    }
+    double values[MW_DETECT_MAX_PARAMS];
+    mw_blob_get_f64s(&r, values, r.failed ? 0 : n_params);
+    uint64_t n_learned = mw_blob_get_u64(&r);
+    if (r.failed) {
+        snprintf(err, MW_DETECT_ERRLEN, "%s", r.err);
+        return NULL;
+    }
+    mw_detector *d = mw_detector_new(alloc, type, values, status, err);
+    if (d == NULL)
+        return NULL;
+    d->n_learned = n_learned;
+    if (type->load != NULL && type->load(d, &r) != 0 && !r.failed)
+        mw_blob_fail(&r, "invalid state");
+    if (!r.failed && r.pos != r.len)
+        mw_blob_fail(&r, "%zu unexpected bytes after the state", r.len - r.pos);
+    if (r.failed) {
+        snprintf(err, MW_DETECT_ERRLEN, "'%.32s': %.200s", type->name, r.err);
+        mw_detector_free(d);
+        *status = MW_EINVAL;
+        return NULL;
+    }
+    *status = MW_OK;
+    return d;
+}
+
+mw_detector *mw_detector_clone(const mw_detector *d, mw_status *status, char *err)
+{
+    mw_blob_writer w;
+    mw_blob_writer_init(&w, d->alloc);
+    mw_detector_save(d, &w);
+    mw_detector *copy = NULL;
+    if (w.status != MW_OK) {
+        *status = w.status;
+        snprintf(err, MW_DETECT_ERRLEN, "%s", mw_strerror(w.status));
+    } else {
+        copy = mw_detector_load(d->alloc, w.data, w.len, status, err);
+    }
+    mw_blob_writer_free(&w);
+    return copy;
+}

@@ -1,0 +1,214 @@
+/*
+ * detect.h: detectors, one vtable for all.
+ *
+ * A detector turns a stream of values into a stream of scores, higher
+ * meaning more anomalous. Each kind is one file (zscore.c, ewma.c, ...)
+ * that fills an mw_detector_type: its parameters (with defaults and
+ * ranges), how to learn a value and score it, and how to write and read
+ * its state. Everything else lives here, once: parameter checking,
+ * skipping of non-finite input, the batch loop, the versioned state
+ * format, and the registry of kinds.
+ *
+ * Thresholders and calibrators (thresh_*.c) are detectors too: their
+ * input is a score and their output a [0, 1] value or a 0/1 decision, so
+ * they share the protocol and can be chained (chain.c).
+ *
+ * Invariants:
+ * - A detector never sees a non-finite input: mw_detector_update and
+ *   mw_detector_score return NaN for one and leave the state as it was,
+ *   so a NaN cannot poison later scores.
+ * - mw_detector_run gives exactly the numbers of mw_detector_update
+ *   called in a loop (a kind's own run must do the same arithmetic in
+ *   the same order).
+ * - After load(save(d)), the copy continues exactly as d would.
+ * - All memory comes from the detector's mw_alloc (domain NATIVE); the
+ *   module never touches Lua and holds no global mutable state.
+ */
+#ifndef MW_DETECT_H
+#define MW_DETECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/alloc.h"
+#include "detect/blob.h"
+
+#define MW_DETECT_MAX_PARAMS 16
+#define MW_DETECT_ERRLEN 256
+
+typedef enum mw_param_kind {
+    MW_PARAM_INT,            /* an integer in [min, max] */
+    MW_PARAM_FLOAT,          /* a finite number in [min, max] */
+    MW_PARAM_BOOL,           /* 0 or 1 */
+    MW_PARAM_CHOICE          /* an index into `choices`, given as a name */
+} mw_param_kind;
+
+typedef struct mw_param_spec {
+    const char *name;
+    mw_param_kind kind;
+    double def;              /* default value (a choice's index) */
+    double min, max;         /* inclusive bounds (INT and FLOAT) */
+    int min_open;            /* non-zero: min itself is not allowed */
+    const char *const *choices; /* NULL-terminated names (CHOICE) */
+    const char *doc;         /* one line for errors and docs */
+} mw_param_spec;
+
+typedef enum mw_detector_role {
+    MW_ROLE_DETECTOR,        /* mw.detect.<name> */
+    MW_ROLE_THRESHOLD        /* mw.thresh.<name> */
+} mw_detector_role;
+
+typedef struct mw_detector mw_detector;
+
+typedef struct mw_detector_type {
+    const char *name;
+    mw_detector_role role;
+    const char *summary;     /* what the score means, one line */
+    const mw_param_spec *params;
+    size_t n_params;
+    size_t state_size;       /* bytes of d->state, zeroed before init */
+    /* Allocates what the parameters call for (may be NULL). On failure
+     * returns the status and sets err; destroy is not called then, so
+     * init frees what it took. */
+    mw_status (*init)(mw_detector *d, char *err);
+    /* Frees what init allocated (may be NULL). */
+    void (*destroy)(mw_detector *d);
+    /* Back to the state init left, keeping the allocations. */
+    void (*reset)(mw_detector *d);
+    /* Learns finite x (t: timestamp in ms, NaN if none) and returns its
+     * score, computed before learning it. */
+    double (*update)(mw_detector *d, double x, double t);
+    /* The score update would return, without learning. */
+    double (*score)(const mw_detector *d, double x, double t);
+    /* Optional batch path: out[i] = update(x[i], t ? t[i] : NaN), the
+     * same numbers, for finite x[i]; non-finite x[i] give NaN and are
+     * skipped. NULL: the generic loop over update. */
+    void (*run)(mw_detector *d, const double *x, const double *t, size_t n,
+                double *out);
+    /* Writes the learned state (not the parameters) to w. */
+    void (*save)(const mw_detector *d, mw_blob_writer *w);
+    /* Reads what save wrote into a detector fresh from init; on failure
+     * sets r's error (mw_blob_fail) and returns non-zero. */
+    int (*load)(mw_detector *d, mw_blob_reader *r);
+    /* Children of a composite detector (chain), else NULL. */
+    size_t (*children)(const mw_detector *d, mw_detector *const **out);
+} mw_detector_type;
+
+struct mw_detector {
+    const mw_detector_type *type;
+    mw_alloc *alloc;
+    double params[MW_DETECT_MAX_PARAMS]; /* in the order of type->params */
+    uint64_t n_learned;      /* finite values learned since init/reset */
+    size_t bytes;            /* bytes allocated for the detector, all told */
+    void *state;             /* type->state_size bytes, after the struct */
+};
+
+/* ---- helpers for kinds -------------------------------------------- */
+
+/* The `side` parameter of Gaussian-style kinds: which deviations count. */
+enum { MW_SIDE_BOTH, MW_SIDE_UP, MW_SIDE_DOWN };
+extern const char *const mw_detect_side_choices[];
+
+/* The score of a deviation dev (x minus a centre) against a scale: dev /
+ * scale folded by side (|z|, max(z, 0) or max(-z, 0)). A zero scale (a
+ * constant history) is floored at a tiny fraction of the centre's
+ * magnitude, so a value equal to the centre scores 0 and any other a
+ * large but finite score, never inf or NaN. */
+static inline double mw_detect_standard_score(double dev, double scale, double centre,
+                                              int side)
+{
+    double floor_scale = 1e-9 * (centre < 0 ? -centre : centre);
+    if (floor_scale < 1e-12)
+        floor_scale = 1e-12;
+    if (!(scale > floor_scale))
+        scale = floor_scale;
+    double z = dev / scale;
+    if (side == MW_SIDE_UP)
+        return z > 0.0 ? z : 0.0;
+    if (side == MW_SIDE_DOWN)
+        return z < 0.0 ? -z : 0.0;
+    return z < 0.0 ? -z : z;
+}
+
+/* ---- the registry -------------------------------------------------- */
+
+/* The kinds, in a fixed order; *n receives their number. */
+const mw_detector_type *const *mw_detect_types(size_t *n);
+
+/* The kind called name with the given role, or NULL. */
+const mw_detector_type *mw_detect_find(const char *name);
+
+/* ---- parameters ---------------------------------------------------- */
+
+/* Index of the parameter called name in type, or -1. */
+int mw_detect_param_index(const mw_detector_type *type, const char *name);
+
+/* Fills values[] with the type's defaults. */
+void mw_detect_param_defaults(const mw_detector_type *type, double *values);
+
+/* Checks number (or, for a CHOICE, text) as parameter i of type and stores
+ * it in values[i]. Returns MW_OK, or MW_EINVAL with a message in err such
+ * as "window must be an integer in [2, 1e9] (got 1.5)". text may be NULL
+ * for a number; number is ignored when text is given. */
+mw_status mw_detect_param_set(const mw_detector_type *type, double *values, int i,
+                              double number, const char *text, char *err);
+
+/* Writes "valid parameters: a, b, c" for type into err. */
+void mw_detect_param_list(const mw_detector_type *type, char *err);
+
+/* The name of choice value v of parameter spec p. */
+const char *mw_detect_choice_name(const mw_param_spec *p, double v);
+
+/* ---- detectors ----------------------------------------------------- */
+
+/* Creates a detector of the kind with the parameters values (checked with
+ * mw_detect_param_set). Returns a detector the caller owns (free it with
+ * mw_detector_free) or NULL with *status and err set. */
+mw_detector *mw_detector_new(mw_alloc *alloc, const mw_detector_type *type,
+                             const double *values, mw_status *status, char *err);
+
+/* Frees d and everything it holds (d may be NULL). */
+void mw_detector_free(mw_detector *d);
+
+/* Allocation helpers for kinds: charged to the detector (d->bytes). */
+void *mw_detector_alloc(mw_detector *d, size_t size);
+void mw_detector_dealloc(mw_detector *d, void *p, size_t size);
+
+/* Learns x (skipped if not finite: returns NaN) and returns its score. */
+static inline double mw_detector_update(mw_detector *d, double x, double t)
+{
+    if (!(x - x == 0.0))     /* NaN or infinite */
+        return x - x;        /* NaN */
+    d->n_learned++;
+    return d->type->update(d, x, t);
+}
+
+/* Scores x without learning (NaN for a non-finite x). */
+static inline double mw_detector_score(const mw_detector *d, double x, double t)
+{
+    if (!(x - x == 0.0))
+        return x - x;
+    return d->type->score(d, x, t);
+}
+
+/* out[i] = mw_detector_update(d, x[i], t ? t[i] : NaN) for i < n. */
+void mw_detector_run(mw_detector *d, const double *x, const double *t, size_t n,
+                     double *out);
+
+/* Back to the state of a new detector with the same parameters. */
+void mw_detector_reset(mw_detector *d);
+
+/* Writes d's kind, parameters and state to w (see blob.h for the
+ * container). */
+void mw_detector_save(const mw_detector *d, mw_blob_writer *w);
+
+/* Reads a detector saved by mw_detector_save from len bytes at data.
+ * Returns a new detector the caller owns, or NULL with *status and err
+ * set ("truncated", "checksum mismatch", "unknown detector 'x'", ...). */
+mw_detector *mw_detector_load(mw_alloc *alloc, const void *data, size_t len,
+                              mw_status *status, char *err);
+
+/* A new detector with d's parameters and state (by save and load). */
+mw_detector *mw_detector_clone(const mw_detector *d, mw_status *status, char *err);
+
+#endif /* MW_DETECT_H */

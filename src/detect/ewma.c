@@ -1,0 +1,130 @@
+/*
+ * ewma.c: exponentially weighted mean and variance.
+ *
+ * With weight alpha on the newest value, before learning x:
+ *   score = |x - mean| / sqrt(var)   (folded by `side`)
+ * then, with diff = x - mean:
+ *   mean += alpha * diff
+ *   var   = (1 - alpha) * (var + alpha * diff^2)
+ * (West's recursion; pandas' ewm(alpha, adjust=False) mean and bias=True
+ * variance). The first value starts the mean with variance 0; the score
+ * is 0 until min_periods values are learned.
+ */
+#include "detect/detect.h"
+
+#include <math.h>
+
+enum { P_ALPHA, P_MIN_PERIODS, P_SIDE };
+
+static const mw_param_spec ewma_params[] = {
+    {"alpha", MW_PARAM_FLOAT, 0.02, 0, 1, 1, NULL,
+     "weight of the newest value, in (0, 1]"},
+    {"min_periods", MW_PARAM_INT, 30, 1, 1e9, 0, NULL,
+     "values to learn before scoring (score 0 until then)"},
+    {"side", MW_PARAM_CHOICE, MW_SIDE_BOTH, 0, 0, 0, mw_detect_side_choices,
+     "deviations that count: both, up (above the mean), down"},
+};
+
+typedef struct ewma_state {
+    uint64_t count;
+    double mean, var;
+    double alpha;
+    uint64_t min_periods;
+    int side;
+} ewma_state;
+
+static mw_status ewma_init(mw_detector *d, char *err)
+{
+    (void)err;
+    ewma_state *e = d->state;
+    e->alpha = d->params[P_ALPHA];
+    e->min_periods = (uint64_t)d->params[P_MIN_PERIODS];
+    e->side = (int)d->params[P_SIDE];
+    return MW_OK;
+}
+
+static void ewma_reset(mw_detector *d)
+{
+    ewma_state *e = d->state;
+    e->count = 0;
+    e->mean = 0.0;
+    e->var = 0.0;
+}
+
+static inline double ewma_score_of(const ewma_state *e, double x)
+{
+    if (e->count < e->min_periods)
+        return 0.0;
+    return mw_detect_standard_score(x - e->mean, sqrt(e->var), e->mean, e->side);
+}
+
+static inline double ewma_step(ewma_state *e, double x)
+{
+    double score = ewma_score_of(e, x);
+    if (e->count++ == 0) {
+        e->mean = x;
+        e->var = 0.0;
+    } else {
+        double diff = x - e->mean;
+        double incr = e->alpha * diff;
+        e->mean += incr;
+        e->var = (1.0 - e->alpha) * (e->var + diff * incr);
+    }
+    return score;
+}
+
+static double ewma_update(mw_detector *d, double x, double t)
+{
+    (void)t;
+    return ewma_step(d->state, x);
+}
+
+static double ewma_score(const mw_detector *d, double x, double t)
+{
+    (void)t;
+    return ewma_score_of(d->state, x);
+}
+
+static void ewma_run(mw_detector *d, const double *x, const double *t, size_t n,
+                     double *out)
+{
+    (void)t;
+    ewma_state *e = d->state;
+    for (size_t i = 0; i < n; i++)
+        out[i] = x[i] - x[i] == 0.0 ? ewma_step(e, x[i]) : NAN;
+}
+
+static void ewma_save(const mw_detector *d, mw_blob_writer *w)
+{
+    const ewma_state *e = d->state;
+    mw_blob_put_u64(w, e->count);
+    mw_blob_put_f64(w, e->mean);
+    mw_blob_put_f64(w, e->var);
+}
+
+static int ewma_load(mw_detector *d, mw_blob_reader *r)
+{
+    ewma_state *e = d->state;
+    e->count = mw_blob_get_u64(r);
+    e->mean = mw_blob_get_finite(r, "mean");
+    e->var = mw_blob_get_finite(r, "variance");
+    if (!r->failed && e->var < 0.0)
+        mw_blob_fail(r, "negative variance");
+    return r->failed;
+}
+
+const mw_detector_type mw_detect_ewma_type = {
+    .name = "ewma",
+    .role = MW_ROLE_DETECTOR,
+    .summary = "|x - mean| / std with exponentially weighted mean and variance",
+    .params = ewma_params,
+    .n_params = sizeof ewma_params / sizeof ewma_params[0],
+    .state_size = sizeof(ewma_state),
+    .init = ewma_init,
+    .reset = ewma_reset,
+    .update = ewma_update,
+    .score = ewma_score,
+    .run = ewma_run,
+    .save = ewma_save,
+    .load = ewma_load,
+};

@@ -1,0 +1,152 @@
+/*
+ * zscore.c: the windowed Gaussian detector.
+ *
+ * Score: |x - mean| / std (folded by `side`), where mean and std (ddof 1)
+ * are those of the last `window` values learned before x, or of all of
+ * them when window is 0. Until min_periods values are learned the score is
+ * 0. This is Numenta's "windowed Gaussian" baseline with a sliding window
+ * instead of its fixed probation window.
+ */
+#include "detect/detect.h"
+#include "detect/window.h"
+
+#include <math.h>
+#include <stdio.h>
+
+enum { P_WINDOW, P_MIN_PERIODS, P_SIDE };
+
+static const mw_param_spec zscore_params[] = {
+    {"window", MW_PARAM_INT, 1000, 0, 1e9, 0, NULL,
+     "values in the sliding window; 0: all history"},
+    {"min_periods", MW_PARAM_INT, 30, 2, 1e9, 0, NULL,
+     "values to learn before scoring (score 0 until then)"},
+    {"side", MW_PARAM_CHOICE, MW_SIDE_BOTH, 0, 0, 0, mw_detect_side_choices,
+     "deviations that count: both, up (above the mean), down"},
+};
+
+typedef struct zscore_state {
+    mw_window win;           /* window > 0 */
+    uint64_t count;          /* window == 0: Welford over all history */
+    double mean, m2;
+    size_t min_periods;
+    int side;
+    int windowed;
+} zscore_state;
+
+static mw_status zscore_init(mw_detector *d, char *err)
+{
+    zscore_state *z = d->state;
+    size_t window = (size_t)d->params[P_WINDOW];
+    z->min_periods = (size_t)d->params[P_MIN_PERIODS];
+    z->side = (int)d->params[P_SIDE];
+    z->windowed = window > 0;
+    if (window > 0 && z->min_periods > window) {
+        snprintf(err, MW_DETECT_ERRLEN, "min_periods (%zu) must not exceed window (%zu)",
+                 z->min_periods, window);
+        return MW_EINVAL;
+    }
+    return window > 0 ? mw_window_init(&z->win, d, window) : MW_OK;
+}
+
+static void zscore_destroy(mw_detector *d)
+{
+    zscore_state *z = d->state;
+    if (z->windowed)
+        mw_window_free(&z->win, d);
+}
+
+static void zscore_reset(mw_detector *d)
+{
+    zscore_state *z = d->state;
+    if (z->windowed)
+        mw_window_clear(&z->win);
+    z->count = 0;
+    z->mean = 0.0;
+    z->m2 = 0.0;
+}
+
+static inline double zscore_score_of(const zscore_state *z, double x)
+{
+    size_t n = z->windowed ? z->win.count : (size_t)z->count;
+    if (n < z->min_periods)
+        return 0.0;
+    double mean = z->windowed ? z->win.mean : z->mean;
+    double m2 = z->windowed ? z->win.m2 : z->m2;
+    double var = m2 > 0.0 ? m2 / (double)(n - 1) : 0.0;
+    return mw_detect_standard_score(x - mean, sqrt(var), mean, z->side);
+}
+
+static inline double zscore_step(zscore_state *z, double x)
+{
+    double score = zscore_score_of(z, x);
+    if (z->windowed) {
+        mw_window_push(&z->win, x);
+    } else {
+        z->count++;
+        double delta = x - z->mean;
+        z->mean += delta / (double)z->count;
+        z->m2 += delta * (x - z->mean);
+    }
+    return score;
+}
+
+static double zscore_update(mw_detector *d, double x, double t)
+{
+    (void)t;
+    return zscore_step(d->state, x);
+}
+
+static double zscore_score(const mw_detector *d, double x, double t)
+{
+    (void)t;
+    return zscore_score_of(d->state, x);
+}
+
+static void zscore_run(mw_detector *d, const double *x, const double *t, size_t n,
+                       double *out)
+{
+    (void)t;
+    zscore_state *z = d->state;
+    for (size_t i = 0; i < n; i++)
+        out[i] = x[i] - x[i] == 0.0 ? zscore_step(z, x[i]) : NAN;
+}
+
+static void zscore_save(const mw_detector *d, mw_blob_writer *w)
+{
+    const zscore_state *z = d->state;
+    if (z->windowed) {
+        mw_window_save(&z->win, w);
+    } else {
+        mw_blob_put_u64(w, z->count);
+        mw_blob_put_f64(w, z->mean);
+        mw_blob_put_f64(w, z->m2);
+    }
+}
+
+static int zscore_load(mw_detector *d, mw_blob_reader *r)
+{
+    zscore_state *z = d->state;
+    if (z->windowed)
+        return mw_window_load(&z->win, r);
+    z->count = mw_blob_get_u64(r);
+    z->mean = mw_blob_get_finite(r, "mean");
+    z->m2 = mw_blob_get_finite(r, "deviations");
+    return r->failed;
+}
+
+const mw_detector_type mw_detect_zscore_type = {
+    .name = "zscore",
+    .role = MW_ROLE_DETECTOR,
+    .summary = "|x - mean| / std over a sliding window (or all history)",
+    .params = zscore_params,
+    .n_params = sizeof zscore_params / sizeof zscore_params[0],
+    .state_size = sizeof(zscore_state),
+    .init = zscore_init,
+    .destroy = zscore_destroy,
+    .reset = zscore_reset,
+    .update = zscore_update,
+    .score = zscore_score,
+    .run = zscore_run,
+    .save = zscore_save,
+    .load = zscore_load,
+};

@@ -1,0 +1,692 @@
+/*
+ * l_detect.c: detectors and thresholders as Lua userdata (mw.detect,
+ * mw.thresh).
+ *
+ * A detector's userdata holds a pointer to its mw_detector (native memory,
+ * charged to the runtime's allocator) behind a marker that identifies the
+ * class without a registry lookup: update is called once per sample from
+ * Lua loops, so its checks are a type test, a length test and a pointer
+ * compare.
+ *
+ * Each userdata has a metatable of its own whose __index is a small table
+ * of its fields (name, params), itself falling back to the shared methods
+ * table: `d.params` is a plain field and `d:update` two table lookups, with
+ * no C call in between. The native detector is freed by release(),
+ * __close or __gc, whichever comes first.
+ */
+#include "lua/l_detect.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "detect/chain.h"
+#include "detect/detect.h"
+#include "lua/handle.h"
+#include "lua/l_series.h"
+#include "types/frame.h"
+#include "types/series.h"
+
+typedef struct lua_detector {
+    const char *magic;       /* detector_magic: this is a detector */
+    mw_detector *d;          /* owned; NULL once released */
+} lua_detector;
+
+static const char detector_magic[] = "moonwatch.detector";
+/* Registry keys (their addresses): the metatable fields every detector
+ * gets, the metatable of the field tables, and that of the save box. */
+static const char template_key = 0;
+static const char methods_key = 0;
+static const char box_key = 0;
+
+/* Values per chunk when timestamps are converted for a run. */
+#define RUN_CHUNK 1024
+
+static lua_detector *detector_test(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) != LUA_TUSERDATA || lua_rawlen(L, idx) != sizeof(lua_detector))
+        return NULL;
+    lua_detector *u = lua_touserdata(L, idx);
+    return u->magic == detector_magic ? u : NULL;
+}
+
+int mw_lua_is_detector(lua_State *L, int idx)
+{
+    return detector_test(L, idx) != NULL;
+}
+
+int mw_lua_is_live_detector(lua_State *L, int idx)
+{
+    lua_detector *u = detector_test(L, idx);
+    return u != NULL && u->d != NULL;
+}
+
+static int detector_bad(lua_State *L, int idx, const lua_detector *u)
+{
+    if (u == NULL)
+        return luaL_typeerror(L, idx, "detector");
+    return luaL_error(L, "attempt to use a released detector");
+}
+
+mw_detector *mw_lua_check_detector(lua_State *L, int idx)
+{
+    lua_detector *u = detector_test(L, idx);
+    if (u == NULL || u->d == NULL)
+        detector_bad(L, idx, u);
+    return u->d;
+}
+
+void mw_lua_release_detector(lua_State *L, int idx)
+{
+    lua_detector *u = detector_test(L, idx);
+    if (u != NULL && u->d != NULL) {
+        mw_detector_free(u->d);
+        u->d = NULL;
+    }
+}
+
+/* Raises the error of a failed creation: a bad parameter as an argument
+ * error on arg, memory as mw_lua_status_error. */
+static int detector_fail(lua_State *L, int arg, mw_status status, const char *err)
+{
+    if (status == MW_EINVAL)
+        return luaL_argerror(L, arg, err);
+    return mw_lua_status_error(L, status);
+}
+
+/* ---- parameters ---------------------------------------------------- */
+
+/* Reads the parameter table at arg into values (defaults first). */
+static void detector_read_params(lua_State *L, int arg, const mw_detector_type *type,
+                                 double *values)
+{
+    mw_detect_param_defaults(type, values);
+    if (lua_isnoneornil(L, arg))
+        return;
+    luaL_checktype(L, arg, LUA_TTABLE);
+    char err[MW_DETECT_ERRLEN];
+    lua_pushnil(L);
+    while (lua_next(L, arg) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            snprintf(err, sizeof err, "parameter names must be strings; ");
+            mw_detect_param_list(type, err);
+            luaL_argerror(L, arg, err);
+        }
+        const char *key = lua_tostring(L, -2);
+        int i = mw_detect_param_index(type, key);
+        if (i < 0) {
+            snprintf(err, sizeof err, "unknown parameter '%s'; ", key);
+            mw_detect_param_list(type, err);
+            luaL_argerror(L, arg, err);
+        }
+        const mw_param_spec *p = &type->params[i];
+        int vt = lua_type(L, -1);
+        double number = 0.0;
+        const char *text = NULL;
+        if (p->kind == MW_PARAM_BOOL) {
+            if (vt != LUA_TBOOLEAN)
+                luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a boolean (got %s)",
+                                                      key, luaL_typename(L, -1)));
+            number = lua_toboolean(L, -1);
+        } else if (p->kind == MW_PARAM_CHOICE && vt == LUA_TSTRING) {
+            text = lua_tostring(L, -1);
+        } else if (vt == LUA_TNUMBER) {
+            number = lua_tonumber(L, -1);
+        } else {
+            luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a %s (got %s)", key,
+                                                  p->kind == MW_PARAM_CHOICE ? "string"
+                                                                             : "number",
+                                                  luaL_typename(L, -1)));
+        }
+        if (mw_detect_param_set(type, values, i, number, text, err) != MW_OK)
+            luaL_argerror(L, arg, err);
+        lua_pop(L, 1);
+    }
+}
+
+/* Pushes parameter i of d as a Lua value. */
+static void detector_push_param(lua_State *L, const mw_detector *d, size_t i)
+{
+    const mw_param_spec *p = &d->type->params[i];
+    double v = d->params[i];
+    switch (p->kind) {
+    case MW_PARAM_INT:    lua_pushinteger(L, (lua_Integer)v); break;
+    case MW_PARAM_BOOL:   lua_pushboolean(L, v != 0.0); break;
+    case MW_PARAM_CHOICE: lua_pushstring(L, mw_detect_choice_name(p, v)); break;
+    default:              lua_pushnumber(L, v); break;
+    }
+}
+
+/* ---- the userdata -------------------------------------------------- */
+
+/* Pushes an empty detector userdata with its own metatable (its __gc
+ * already set) and returns it: made before the native detector, so that
+ * once detector_fill stores that detector, any later Lua error frees it
+ * through __gc. */
+static lua_detector *detector_slot(lua_State *L)
+{
+    lua_detector *u = lua_newuserdatauv(L, sizeof *u, 0);
+    u->magic = detector_magic;
+    u->d = NULL;
+    lua_createtable(L, 0, 8);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &template_key);
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -5);
+    }
+    lua_pop(L, 1);
+    lua_setmetatable(L, -2);
+    return u;
+}
+
+/* Gives the slot u (at the top of the stack) the detector d, which it owns
+ * from then on, and its fields: name, role, params. */
+static void detector_fill(lua_State *L, lua_detector *u, mw_detector *d)
+{
+    u->d = d;
+    lua_getmetatable(L, -1);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, d->type->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, d->type->role == MW_ROLE_THRESHOLD ? "threshold" : "detector");
+    lua_setfield(L, -2, "role");
+    lua_createtable(L, 0, (int)d->type->n_params);
+    for (size_t i = 0; i < d->type->n_params; i++) {
+        detector_push_param(L, d, i);
+        lua_setfield(L, -2, d->type->params[i].name);
+    }
+    lua_setfield(L, -2, "params");
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &methods_key);
+    lua_setmetatable(L, -2);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
+/* Fills the slot at the top with d, or raises (a bad parameter as an
+ * argument error on arg) if d is NULL. */
+static void detector_fill_or_fail(lua_State *L, lua_detector *u, mw_detector *d, int arg,
+                                  mw_status status, const char *err)
+{
+    if (d == NULL)
+        detector_fail(L, arg, status, err);
+    detector_fill(L, u, d);
+}
+
+/* mw.detect.<name>{params}: the constructor of one kind (upvalue 2). */
+static int detector_new(lua_State *L)
+{
+    mw_lua_state *st = mw_lua_upstate(L);
+    const mw_detector_type *type = lua_touserdata(L, lua_upvalueindex(2));
+    double values[MW_DETECT_MAX_PARAMS];
+    detector_read_params(L, 1, type, values);
+    lua_settop(L, 1);
+    mw_status status;
+    char err[MW_DETECT_ERRLEN];
+    lua_detector *u = detector_slot(L);
+    mw_detector *d = mw_detector_new(st->alloc, type, values, &status, err);
+    detector_fill_or_fail(L, u, d, 1, status, err);
+    return 1;
+}
+
+static int detector_gc(lua_State *L)
+{
+    mw_lua_release_detector(L, 1);
+    return 0;
+}
+
+static int detector_release(lua_State *L)
+{
+    if (detector_test(L, 1) == NULL)
+        return luaL_typeerror(L, 1, "detector");
+    mw_lua_release_detector(L, 1);
+    return 0;
+}
+
+/* Appends d's description to b: name{param=value, ...}, or
+ * chain(stage -> stage). */
+static void detector_describe(lua_State *L, luaL_Buffer *b, const mw_detector *d)
+{
+    mw_detector *const *stages;
+    size_t n_stages = d->type->children != NULL ? d->type->children(d, &stages) : 0;
+    luaL_addstring(b, d->type->name);
+    if (d->type->children != NULL) {
+        luaL_addchar(b, '(');
+        for (size_t i = 0; i < n_stages; i++) {
+            if (i > 0)
+                luaL_addstring(b, " -> ");
+            detector_describe(L, b, stages[i]);
+        }
+        luaL_addchar(b, ')');
+        return;
+    }
+    luaL_addchar(b, '{');
+    for (size_t i = 0; i < d->type->n_params; i++) {
+        const mw_param_spec *p = &d->type->params[i];
+        char text[64];
+        switch (p->kind) {
+        case MW_PARAM_INT:
+            snprintf(text, sizeof text, "%.0f", d->params[i]);
+            break;
+        case MW_PARAM_BOOL:
+            snprintf(text, sizeof text, "%s", d->params[i] != 0.0 ? "true" : "false");
+            break;
+        case MW_PARAM_CHOICE:
+            snprintf(text, sizeof text, "\"%s\"", mw_detect_choice_name(p, d->params[i]));
+            break;
+        default:
+            snprintf(text, sizeof text, "%.14g", d->params[i]);
+            break;
+        }
+        luaL_addstring(b, i > 0 ? ", " : "");
+        luaL_addstring(b, p->name);
+        luaL_addchar(b, '=');
+        luaL_addstring(b, text);
+    }
+    luaL_addchar(b, '}');
+}
+
+static int detector_tostring(lua_State *L)
+{
+    lua_detector *u = detector_test(L, 1);
+    if (u == NULL)
+        return luaL_typeerror(L, 1, "detector");
+    if (u->d == NULL) {
+        lua_pushliteral(L, "detector (released)");
+        return 1;
+    }
+    luaL_Buffer b;
+    char count[64];
+    snprintf(count, sizeof count, " (%llu values learned)",
+             (unsigned long long)u->d->n_learned);
+    luaL_buffinit(L, &b);
+    detector_describe(L, &b, u->d);
+    luaL_addstring(&b, count);
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* ---- learning and scoring ------------------------------------------ */
+
+static int detector_update(lua_State *L)
+{
+    lua_detector *u = detector_test(L, 1);
+    if (u == NULL || u->d == NULL)
+        return detector_bad(L, 1, u);
+    double x = luaL_checknumber(L, 2);
+    double t = lua_isnoneornil(L, 3) ? NAN : luaL_checknumber(L, 3);
+    lua_pushnumber(L, mw_detector_update(u->d, x, t));
+    return 1;
+}
+
+static int detector_score(lua_State *L)
+{
+    lua_detector *u = detector_test(L, 1);
+    if (u == NULL || u->d == NULL)
+        return detector_bad(L, 1, u);
+    double x = luaL_checknumber(L, 2);
+    double t = lua_isnoneornil(L, 3) ? NAN : luaL_checknumber(L, 3);
+    lua_pushnumber(L, mw_detector_score(u->d, x, t));
+    return 1;
+}
+
+static int detector_reset(lua_State *L)
+{
+    mw_detector_reset(mw_lua_check_detector(L, 1));
+    return 0;
+}
+
+static int detector_count(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)mw_lua_check_detector(L, 1)->n_learned);
+    return 1;
+}
+
+static int detector_bytes(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)mw_lua_check_detector(L, 1)->bytes);
+    return 1;
+}
+
+/* The input of a run: values and timestamps, re-read after every Lua
+ * allocation (a finalizer may have changed the objects). */
+typedef struct run_input {
+    const double *x;
+    const int64_t *stamps;   /* a series' own timestamps, or NULL */
+    const double *tcol;      /* a frame's timestamp column, or NULL */
+    size_t n;
+} run_input;
+
+/* Whether every value of a frame's timestamp column converts to int64. */
+static int run_stamps_ok(const double *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(t[i] >= -9.2e18 && t[i] <= 9.2e18) || t[i] != floor(t[i]))
+            return 0;
+    return 1;
+}
+
+static void run_resolve(lua_State *L, run_input *in)
+{
+    mw_handle *h = mw_lua_test_handle(L, 2);
+    memset(in, 0, sizeof *in);
+    if (h == NULL || h->obj == NULL)
+        luaL_typeerror(L, 2, h == NULL ? "series or frame" : "unreleased series or frame");
+    if (mw_is_series(h->obj)) {
+        mw_series *s = mw_series_cast(h->obj);
+        in->x = mw_series_values(s);
+        in->stamps = s->stamps != NULL ? mw_series_stamps(s) : NULL;
+        in->n = s->len;
+        return;
+    }
+    if (h->obj->type != &mw_frame_type)
+        luaL_typeerror(L, 2, "series or frame");
+    mw_frame *f = mw_frame_cast(h->obj);
+    long tcol = mw_frame_find(f, "timestamp", 9);
+    long col = -1;
+    if (!lua_isnoneornil(L, 3)) {
+        size_t len;
+        const char *name = luaL_checklstring(L, 3, &len);
+        col = mw_frame_find(f, name, len);
+        if (col < 0)
+            luaL_argerror(L, 3, lua_pushfstring(L, "no column '%s' in the frame", name));
+    } else if ((col = mw_frame_find(f, "value", 5)) < 0) {
+        size_t candidates = 0;
+        for (size_t i = 0; i < f->ncols; i++) {
+            if ((long)i != tcol) {
+                col = (long)i;
+                candidates++;
+            }
+        }
+        if (candidates != 1)
+            luaL_argerror(L, 2, candidates == 0
+                                    ? "the frame has no value column"
+                                    : "the frame has several columns and none is called "
+                                      "'value': name one as argument #3");
+    }
+    in->x = mw_series_values(f->cols[col]);
+    in->n = f->nrows;
+    if (tcol >= 0 && tcol != col)
+        in->tcol = mw_series_values(f->cols[tcol]);
+}
+
+/* d:run(series or frame [, column]): a series of the scores, the numbers
+ * update would give value by value, with the input's timestamps. */
+static int detector_run(lua_State *L)
+{
+    mw_lua_state *st = mw_lua_upstate(L);
+    mw_lua_check_detector(L, 1);
+    run_input in;
+    run_resolve(L, &in);
+    int with_stamps = in.stamps != NULL || (in.tcol != NULL && run_stamps_ok(in.tcol, in.n));
+    mw_series *out = mw_lua_push_new_series(L, st, in.n, with_stamps, 0);
+    mw_detector *d = mw_lua_check_detector(L, 1);
+    run_resolve(L, &in);
+    if (in.n != out->len)
+        return luaL_error(L, "the input changed length during the run");
+    double *y = mw_series_values(out);
+    if (with_stamps && in.stamps != NULL) {
+        memcpy(mw_series_stamps(out), in.stamps, in.n * sizeof(int64_t));
+    } else if (with_stamps) {
+        int64_t *stamps = mw_series_stamps(out);
+        for (size_t i = 0; i < in.n; i++)
+            stamps[i] = (int64_t)in.tcol[i];
+    }
+    if (in.stamps == NULL) {
+        mw_detector_run(d, in.x, in.tcol, in.n, y);
+        return 1;
+    }
+    double t[RUN_CHUNK];
+    for (size_t i = 0; i < in.n; i += RUN_CHUNK) {
+        size_t m = in.n - i < RUN_CHUNK ? in.n - i : RUN_CHUNK;
+        for (size_t k = 0; k < m; k++)
+            t[k] = (double)in.stamps[i + k];
+        mw_detector_run(d, in.x + i, t, m, y + i);
+    }
+    return 1;
+}
+
+/* ---- saving, loading, copying, chaining ---------------------------- */
+
+static int box_gc(lua_State *L)
+{
+    mw_blob_writer *w = lua_touserdata(L, 1);
+    if (w->data != NULL)
+        mw_blob_writer_free(w);
+    return 0;
+}
+
+/* d:save(): the detector's parameters and state as a string. The writer
+ * lives in a userdata whose __gc frees it, so a Lua error while the
+ * string is made leaks nothing. */
+static int detector_save(lua_State *L)
+{
+    mw_lua_state *st = mw_lua_upstate(L);
+    mw_lua_check_detector(L, 1);
+    mw_blob_writer *w = lua_newuserdatauv(L, sizeof *w, 0);
+    mw_blob_writer_init(w, st->alloc);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &box_key);
+    lua_setmetatable(L, -2);
+    mw_detector_save(mw_lua_check_detector(L, 1), w);
+    if (w->status != MW_OK) {
+        mw_status status = w->status;
+        mw_blob_writer_free(w);
+        return mw_lua_status_error(L, status);
+    }
+    lua_pushlstring(L, (const char *)w->data, w->len);
+    mw_blob_writer_free(w);
+    return 1;
+}
+
+/* mw.detect.load(s): the detector saved in s. */
+static int detector_load(lua_State *L)
+{
+    mw_lua_state *st = mw_lua_upstate(L);
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    mw_status status;
+    char err[MW_DETECT_ERRLEN];
+    lua_detector *u = detector_slot(L);
+    mw_detector *d = mw_detector_load(st->alloc, s, len, &status, err);
+    if (d == NULL && status == MW_EINVAL)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "bad detector state: %s", err));
+    detector_fill_or_fail(L, u, d, 1, status, err);
+    return 1;
+}
+
+static int detector_clone(lua_State *L)
+{
+    mw_detector *d = mw_lua_check_detector(L, 1);
+    mw_status status;
+    char err[MW_DETECT_ERRLEN];
+    lua_detector *u = detector_slot(L);
+    mw_detector *copy = mw_detector_clone(d, &status, err);
+    detector_fill_or_fail(L, u, copy, 1, status, err);
+    return 1;
+}
+
+/* Pushes a chain of copies of the detectors at idx[0..n). */
+static int detector_push_chain(lua_State *L, mw_lua_state *st, const int *idx, size_t n)
+{
+    mw_detector *stages[MW_CHAIN_MAX_STAGES];
+    mw_status status = MW_OK;
+    char err[MW_DETECT_ERRLEN];
+    if (n == 0 || n > MW_CHAIN_MAX_STAGES)
+        return luaL_error(L, "a chain has 1 to %d stages (got %d)", MW_CHAIN_MAX_STAGES,
+                          (int)n);
+    for (size_t i = 0; i < n; i++)
+        mw_lua_check_detector(L, idx[i]);
+    lua_detector *u = detector_slot(L);
+    size_t made = 0;
+    for (; made < n; made++) {
+        stages[made] = mw_detector_clone(mw_lua_check_detector(L, idx[made]), &status, err);
+        if (stages[made] == NULL)
+            break;
+    }
+    if (made < n) {
+        for (size_t i = 0; i < made; i++)
+            mw_detector_free(stages[i]);
+        return detector_fail(L, idx[made], status, err);
+    }
+    mw_detector *chain = mw_detect_chain_new(st->alloc, stages, n, &status, err);
+    detector_fill_or_fail(L, u, chain, 1, status, err);
+    return 1;
+}
+
+/* mw.detect.chain(d1, d2, ...): copies of the detectors in a row. */
+static int detector_chain(lua_State *L)
+{
+    mw_lua_state *st = mw_lua_upstate(L);
+    int n = lua_gettop(L);
+    int idx[MW_CHAIN_MAX_STAGES];
+    if (n > MW_CHAIN_MAX_STAGES)
+        return luaL_error(L, "a chain has 1 to %d stages (got %d)", MW_CHAIN_MAX_STAGES, n);
+    for (int i = 0; i < n; i++)
+        idx[i] = i + 1;
+    return detector_push_chain(L, st, idx, (size_t)n);
+}
+
+/* t:wrap(d): a chain of copies of d then t (t scores d's output). */
+static int detector_wrap(lua_State *L)
+{
+    mw_lua_state *st = mw_lua_upstate(L);
+    const int idx[2] = {2, 1};
+    return detector_push_chain(L, st, idx, 2);
+}
+
+/* ---- the module tables --------------------------------------------- */
+
+/* mw.detect.info(name): the kind's summary and parameters. */
+static int detector_info(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const mw_detector_type *type = mw_detect_find(name);
+    if (type == NULL || type == &mw_detect_chain_type)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "no detector '%s'", name));
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, type->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, type->summary);
+    lua_setfield(L, -2, "summary");
+    lua_pushstring(L, type->role == MW_ROLE_THRESHOLD ? "threshold" : "detector");
+    lua_setfield(L, -2, "role");
+    lua_createtable(L, (int)type->n_params, 0);
+    for (size_t i = 0; i < type->n_params; i++) {
+        const mw_param_spec *p = &type->params[i];
+        lua_createtable(L, 0, 5);
+        lua_pushstring(L, p->name);
+        lua_setfield(L, -2, "name");
+        static const char *const kinds[] = {"integer", "number", "boolean", "choice"};
+        lua_pushstring(L, kinds[p->kind]);
+        lua_setfield(L, -2, "kind");
+        lua_pushstring(L, p->doc);
+        lua_setfield(L, -2, "doc");
+        if (p->kind == MW_PARAM_CHOICE) {
+            lua_pushstring(L, mw_detect_choice_name(p, p->def));
+        } else if (p->kind == MW_PARAM_BOOL) {
+            lua_pushboolean(L, p->def != 0.0);
+        } else if (p->kind == MW_PARAM_INT) {
+            lua_pushinteger(L, (lua_Integer)p->def);
+        } else {
+            lua_pushnumber(L, p->def);
+        }
+        lua_setfield(L, -2, "default");
+        if (p->kind == MW_PARAM_INT || p->kind == MW_PARAM_FLOAT) {
+            lua_pushnumber(L, p->min);
+            lua_setfield(L, -2, "min");
+            lua_pushnumber(L, p->max);
+            lua_setfield(L, -2, "max");
+        }
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "params");
+    return 1;
+}
+
+/* Pushes the table of one role's constructors, plus `funcs`, and a
+ * `list()` of the kinds' names. */
+static void detect_push_table(lua_State *L, mw_lua_state *st, mw_detector_role role,
+                              const luaL_Reg *funcs)
+{
+    size_t n;
+    const mw_detector_type *const *types = mw_detect_types(&n);
+    lua_createtable(L, 0, (int)n + 4);
+    lua_createtable(L, (int)n, 0);                  /* names, for list() */
+    lua_Integer k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (types[i]->role != role || types[i] == &mw_detect_chain_type)
+            continue;
+        lua_pushlightuserdata(L, st);
+        lua_pushlightuserdata(L, (void *)types[i]);
+        lua_pushcclosure(L, detector_new, 2);
+        lua_setfield(L, -3, types[i]->name);
+        lua_pushstring(L, types[i]->name);
+        lua_rawseti(L, -2, ++k);
+    }
+    lua_setfield(L, -2, "names");
+    mw_lua_setfuncs(L, st, funcs);
+}
+
+static void detect_register_class(lua_State *L, mw_lua_state *st)
+{
+    static const luaL_Reg methods[] = {
+        {"update", detector_update},
+        {"score", detector_score},
+        {"run", detector_run},
+        {"reset", detector_reset},
+        {"save", detector_save},
+        {"clone", detector_clone},
+        {"wrap", detector_wrap},
+        {"count", detector_count},
+        {"bytes", detector_bytes},
+        {"release", detector_release},
+        {NULL, NULL},
+    };
+    static const luaL_Reg meta[] = {
+        {"__gc", detector_gc},
+        {"__close", detector_gc},
+        {"__tostring", detector_tostring},
+        {NULL, NULL},
+    };
+    lua_createtable(L, 0, 8);                       /* the fields' metatable */
+    lua_createtable(L, 0, 12);
+    mw_lua_setfuncs(L, st, methods);
+    lua_setfield(L, -2, "__index");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &methods_key);
+
+    lua_createtable(L, 0, 6);                       /* every metatable's fields */
+    mw_lua_setfuncs(L, st, meta);
+    lua_pushstring(L, detector_magic);
+    lua_setfield(L, -2, "__name");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &template_key);
+
+    lua_createtable(L, 0, 1);                       /* the save box */
+    lua_pushcfunction(L, box_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &box_key);
+}
+
+void mw_lua_open_detect(lua_State *L, mw_lua_state *st)
+{
+    detect_register_class(L, st);
+    static const luaL_Reg funcs[] = {
+        {"load", detector_load},
+        {"chain", detector_chain},
+        {"info", detector_info},
+        {NULL, NULL},
+    };
+    detect_push_table(L, st, MW_ROLE_DETECTOR, funcs);
+}
+
+void mw_lua_open_thresh(lua_State *L, mw_lua_state *st)
+{
+    static const luaL_Reg funcs[] = {
+        {"load", detector_load},
+        {"info", detector_info},
+        {NULL, NULL},
+    };
+    detect_push_table(L, st, MW_ROLE_THRESHOLD, funcs);
+}

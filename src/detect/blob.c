@@ -124,6 +124,7 @@ void mw_blob_reader_init(mw_blob_reader *r, const void *data, size_t len)
     r->len = len;
     r->pos = 0;
     r->failed = 0;
+    r->status = MW_OK;
     r->err[0] = '\0';
 }
 
@@ -132,10 +133,19 @@ void mw_blob_fail(mw_blob_reader *r, const char *fmt, ...)
     if (r->failed)
         return;
     r->failed = 1;
+    r->status = MW_EINVAL;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(r->err, sizeof r->err, fmt, ap);
     va_end(ap);
+}
+
+void mw_blob_fail_memory(mw_blob_reader *r, mw_status status)
+{
+    if (r->failed)
+        return;
+    mw_blob_fail(r, "%s", mw_strerror(status));
+    r->status = status;
 }
 
 const void *mw_blob_get_bytes(mw_blob_reader *r, size_t n)

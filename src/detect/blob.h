@@ -31,6 +31,8 @@ typedef struct mw_blob_reader {
     const unsigned char *data; /* borrowed */
     size_t len, pos;
     int failed;
+    mw_status status;        /* when failed: MW_EINVAL (bad data) or a
+                              * memory error met while loading */
     char err[MW_BLOB_ERRLEN]; /* why, when failed */
 } mw_blob_reader;
 
@@ -54,6 +56,8 @@ void mw_blob_fail(mw_blob_reader *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Marks r failed for want of memory (status MW_ENOMEM or MW_EBUDGET). */
+void mw_blob_fail_memory(mw_blob_reader *r, mw_status status);
 /* A pointer to the next n bytes, or NULL (failed: "truncated"). */
 const void *mw_blob_get_bytes(mw_blob_reader *r, size_t n);
 uint8_t mw_blob_get_u8(mw_blob_reader *r);
@@ -64,7 +68,9 @@ void mw_blob_get_f64s(mw_blob_reader *r, double *out, size_t n);
 /* A u64 that must be at most max (a count or an index): fails with
  * "<what> out of range" otherwise. */
 uint64_t mw_blob_get_count(mw_blob_reader *r, uint64_t max, const char *what);
-/* A f64 that must be finite (fails naming what otherwise). */
+/* A f64 that must be finite (fails naming what otherwise). For values
+ * whose range matters to memory safety or to the kind's invariants; a
+ * running figure that overflowed on extreme input loads as it was. */
 double mw_blob_get_finite(mw_blob_reader *r, const char *what);
 
 /* A 64-bit checksum of n bytes (not cryptographic: it catches truncation

@@ -77,7 +77,10 @@ static int chain_load(mw_detector *d, mw_blob_reader *r)
         char err[MW_DETECT_ERRLEN];
         mw_detector *stage = mw_detector_load(d->alloc, bytes, len, &status, err);
         if (stage == NULL) {
-            mw_blob_fail(r, "stage %zu: %s", i + 1, err);
+            if (status == MW_EINVAL)
+                mw_blob_fail(r, "stage %zu: %s", i + 1, err);
+            else
+                mw_blob_fail_memory(r, status);
             break;
         }
         c->stages[c->n++] = stage;

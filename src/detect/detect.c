@@ -329,7 +329,7 @@ mw_detector *mw_detector_load(mw_alloc *alloc, const void *data, size_t len,
     if (r.failed) {
         snprintf(err, MW_DETECT_ERRLEN, "'%.32s': %.200s", type->name, r.err);
         mw_detector_free(d);
-        *status = MW_EINVAL;
+        *status = r.status;
         return NULL;
     }
     *status = MW_OK;

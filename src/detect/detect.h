@@ -109,25 +109,38 @@ struct mw_detector {
 enum { MW_SIDE_BOTH, MW_SIDE_UP, MW_SIDE_DOWN };
 extern const char *const mw_detect_side_choices[];
 
-/* The score of a deviation dev (x minus a centre) against a scale: dev /
- * scale folded by side (|z|, max(z, 0) or max(-z, 0)). A zero scale (a
- * constant history) is floored at a tiny fraction of the centre's
- * magnitude, so a value equal to the centre scores 0 and any other a
- * large but finite score, never inf or NaN. */
-static inline double mw_detect_standard_score(double dev, double scale, double centre,
-                                              int side)
+/* The reciprocal of a scale (a standard deviation, a MAD ...), floored:
+ * a zero scale (a constant history) counts as a tiny fraction of the
+ * centre's magnitude, so that a value equal to the centre scores 0 and
+ * any other a large but finite score, never inf or NaN. Kinds compute it
+ * when they learn, so that scoring the next value is a multiplication. */
+static inline double mw_detect_inv_scale(double scale, double centre)
 {
     double floor_scale = 1e-9 * (centre < 0 ? -centre : centre);
     if (floor_scale < 1e-12)
         floor_scale = 1e-12;
     if (!(scale > floor_scale))
         scale = floor_scale;
-    double z = dev / scale;
+    return 1.0 / scale;
+}
+
+/* dev * inv_scale folded by side: |z|, max(z, 0) or max(-z, 0). */
+static inline double mw_detect_fold(double dev, double inv_scale, int side)
+{
+    double z = dev * inv_scale;
     if (side == MW_SIDE_UP)
         return z > 0.0 ? z : 0.0;
     if (side == MW_SIDE_DOWN)
         return z < 0.0 ? -z : 0.0;
     return z < 0.0 ? -z : z;
+}
+
+/* The score of a deviation dev (x minus a centre) against a scale, by the
+ * two helpers above. */
+static inline double mw_detect_standard_score(double dev, double scale, double centre,
+                                              int side)
+{
+    return mw_detect_fold(dev, mw_detect_inv_scale(scale, centre), side);
 }
 
 /* ---- the registry -------------------------------------------------- */

@@ -31,6 +31,7 @@ typedef struct ewma_state {
     double alpha;
     uint64_t min_periods;
     int side;
+    double inv_scale;        /* derived after each value: 1 / floored std */
 } ewma_state;
 
 static mw_status ewma_init(mw_detector *d, char *err)
@@ -40,6 +41,7 @@ static mw_status ewma_init(mw_detector *d, char *err)
     e->alpha = d->params[P_ALPHA];
     e->min_periods = (uint64_t)d->params[P_MIN_PERIODS];
     e->side = (int)d->params[P_SIDE];
+    e->inv_scale = mw_detect_inv_scale(0.0, 0.0);
     return MW_OK;
 }
 
@@ -49,13 +51,14 @@ static void ewma_reset(mw_detector *d)
     e->count = 0;
     e->mean = 0.0;
     e->var = 0.0;
+    e->inv_scale = mw_detect_inv_scale(0.0, 0.0);
 }
 
 static inline double ewma_score_of(const ewma_state *e, double x)
 {
     if (e->count < e->min_periods)
         return 0.0;
-    return mw_detect_standard_score(x - e->mean, sqrt(e->var), e->mean, e->side);
+    return mw_detect_fold(x - e->mean, e->inv_scale, e->side);
 }
 
 static inline double ewma_step(ewma_state *e, double x)
@@ -70,6 +73,7 @@ static inline double ewma_step(ewma_state *e, double x)
         e->mean += incr;
         e->var = (1.0 - e->alpha) * (e->var + diff * incr);
     }
+    e->inv_scale = mw_detect_inv_scale(sqrt(e->var), e->mean);
     return score;
 }
 
@@ -106,10 +110,9 @@ static int ewma_load(mw_detector *d, mw_blob_reader *r)
 {
     ewma_state *e = d->state;
     e->count = mw_blob_get_u64(r);
-    e->mean = mw_blob_get_finite(r, "mean");
-    e->var = mw_blob_get_finite(r, "variance");
-    if (!r->failed && e->var < 0.0)
-        mw_blob_fail(r, "negative variance");
+    e->mean = mw_blob_get_f64(r);
+    e->var = mw_blob_get_f64(r);
+    e->inv_scale = mw_detect_inv_scale(sqrt(e->var), e->mean);
     return r->failed;
 }
 

@@ -64,8 +64,8 @@ int mw_window_load(mw_window *w, mw_blob_reader *r)
     w->count = mw_blob_get_count(r, w->cap, "window count");
     w->head = mw_blob_get_count(r, w->cap - 1, "window position");
     w->since_exact = mw_blob_get_count(r, w->cap - 1, "window age");
-    w->mean = mw_blob_get_finite(r, "window mean");
-    w->m2 = mw_blob_get_finite(r, "window deviations");
+    w->mean = mw_blob_get_f64(r);
+    w->m2 = mw_blob_get_f64(r);
     mw_blob_get_f64s(r, w->data, r->failed ? 0 : w->count);
     if (!r->failed && w->count < w->cap && w->head != w->count)
         mw_blob_fail(r, "window position %zu does not match its count %zu", w->head,

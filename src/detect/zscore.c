@@ -4,7 +4,7 @@
  * Score: |x - mean| / std (folded by `side`), where mean and std (ddof 1)
  * are those of the last `window` values learned before x, or of all of
  * them when window is 0. Until min_periods values are learned the score is
- * 0. This is Numenta's "windowed Gaussian" baseline with a sliding window
+ * 0 (by default 30, or the window if smaller, and at least 2). This is Numenta's "windowed Gaussian" baseline with a sliding window
  * instead of its fixed probation window.
  */
 #include "detect/detect.h"
@@ -18,8 +18,8 @@ enum { P_WINDOW, P_MIN_PERIODS, P_SIDE };
 static const mw_param_spec zscore_params[] = {
     {"window", MW_PARAM_INT, 1000, 0, 1e9, 0, NULL,
      "values in the sliding window; 0: all history"},
-    {"min_periods", MW_PARAM_INT, 30, 2, 1e9, 0, NULL,
-     "values to learn before scoring (score 0 until then)"},
+    {"min_periods", MW_PARAM_INT, 0, 0, 1e9, 0, NULL,
+     "values to learn before scoring (score 0 until then); 0: min(30, window)"},
     {"side", MW_PARAM_CHOICE, MW_SIDE_BOTH, 0, 0, 0, mw_detect_side_choices,
      "deviations that count: both, up (above the mean), down"},
 };
@@ -31,13 +31,35 @@ typedef struct zscore_state {
     size_t min_periods;
     int side;
     int windowed;
+    /* Derived after each value learned, so that scoring is a subtraction
+     * and a multiplication: whether min_periods are in, the mean, and
+     * the reciprocal of the floored std. Not saved: load recomputes. */
+    int ready;
+    double centre, inv_scale;
+    double inv_full;         /* 1 / (window - 1): a full window's divisor */
 } zscore_state;
+
+/* Recomputes the derived figures from the learned state. */
+static inline void zscore_derive(zscore_state *z)
+{
+    size_t n = z->windowed ? z->win.count : (size_t)z->count;
+    double mean = z->windowed ? z->win.mean : z->mean;
+    double m2 = z->windowed ? z->win.m2 : z->m2;
+    double var = 0.0;
+    if (n > 1 && m2 > 0.0)
+        var = z->windowed && n == z->win.cap ? m2 * z->inv_full : m2 / (double)(n - 1);
+    z->ready = n >= z->min_periods;
+    z->centre = mean;
+    z->inv_scale = mw_detect_inv_scale(sqrt(var), mean);
+}
 
 static mw_status zscore_init(mw_detector *d, char *err)
 {
     zscore_state *z = d->state;
     size_t window = (size_t)d->params[P_WINDOW];
     z->min_periods = (size_t)d->params[P_MIN_PERIODS];
+    if (z->min_periods == 0)
+        z->min_periods = window > 0 && window < 30 ? (window > 2 ? window : 2) : 30;
     z->side = (int)d->params[P_SIDE];
     z->windowed = window > 0;
     if (window > 0 && z->min_periods > window) {
@@ -45,7 +67,10 @@ static mw_status zscore_init(mw_detector *d, char *err)
                  z->min_periods, window);
         return MW_EINVAL;
     }
-    return window > 0 ? mw_window_init(&z->win, d, window) : MW_OK;
+    z->inv_full = window > 1 ? 1.0 / (double)(window - 1) : 0.0;
+    mw_status status = window > 0 ? mw_window_init(&z->win, d, window) : MW_OK;
+    zscore_derive(z);
+    return status;
 }
 
 static void zscore_destroy(mw_detector *d)
@@ -63,17 +88,12 @@ static void zscore_reset(mw_detector *d)
     z->count = 0;
     z->mean = 0.0;
     z->m2 = 0.0;
+    zscore_derive(z);
 }
 
 static inline double zscore_score_of(const zscore_state *z, double x)
 {
-    size_t n = z->windowed ? z->win.count : (size_t)z->count;
-    if (n < z->min_periods)
-        return 0.0;
-    double mean = z->windowed ? z->win.mean : z->mean;
-    double m2 = z->windowed ? z->win.m2 : z->m2;
-    double var = m2 > 0.0 ? m2 / (double)(n - 1) : 0.0;
-    return mw_detect_standard_score(x - mean, sqrt(var), mean, z->side);
+    return z->ready ? mw_detect_fold(x - z->centre, z->inv_scale, z->side) : 0.0;
 }
 
 static inline double zscore_step(zscore_state *z, double x)
@@ -87,6 +107,7 @@ static inline double zscore_step(zscore_state *z, double x)
         z->mean += delta / (double)z->count;
         z->m2 += delta * (x - z->mean);
     }
+    zscore_derive(z);
     return score;
 }
 
@@ -126,11 +147,14 @@ static void zscore_save(const mw_detector *d, mw_blob_writer *w)
 static int zscore_load(mw_detector *d, mw_blob_reader *r)
 {
     zscore_state *z = d->state;
-    if (z->windowed)
-        return mw_window_load(&z->win, r);
-    z->count = mw_blob_get_u64(r);
-    z->mean = mw_blob_get_finite(r, "mean");
-    z->m2 = mw_blob_get_finite(r, "deviations");
+    if (z->windowed) {
+        mw_window_load(&z->win, r);
+    } else {
+        z->count = mw_blob_get_u64(r);
+        z->mean = mw_blob_get_f64(r);
+        z->m2 = mw_blob_get_f64(r);
+    }
+    zscore_derive(z);
     return r->failed;
 }
 

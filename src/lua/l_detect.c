@@ -8,11 +8,12 @@
  * Lua loops, so its checks are a type test, a length test and a pointer
  * compare.
  *
- * Each userdata has a metatable of its own whose __index is a small table
- * of its fields (name, params), itself falling back to the shared methods
- * table: `d.params` is a plain field and `d:update` two table lookups, with
- * no C call in between. The native detector is freed by release(),
- * __close or __gc, whichever comes first.
+ * Each userdata has a metatable of its own whose __index is a table of its
+ * fields (name, params) and of the methods (copied in: a dozen entries):
+ * `d.params` is a plain field and `d:update` one table lookup, as cheap as
+ * a method of a shared metatable (a second level of __index would cost a
+ * third of an update). The native detector is freed by release(), __close
+ * or __gc, whichever comes first.
  */
 #include "lua/l_detect.h"
 
@@ -34,7 +35,7 @@ typedef struct lua_detector {
 
 static const char detector_magic[] = "moonwatch.detector";
 /* Registry keys (their addresses): the metatable fields every detector
- * gets, the metatable of the field tables, and that of the save box. */
+ * gets, the methods every __index gets, and the save box's metatable. */
 static const char template_key = 0;
 static const char methods_key = 0;
 static const char box_key = 0;
@@ -42,11 +43,15 @@ static const char box_key = 0;
 /* Values per chunk when timestamps are converted for a run. */
 #define RUN_CHUNK 1024
 
+/* lua_touserdata gives a pointer only for a userdata, and lua_rawlen is 0
+ * for a light one: a pointer and a length of exactly sizeof(lua_detector)
+ * mean a full userdata of that size, whose marker tells ours apart. Two
+ * API calls, as update is on the path of every sample. */
 static lua_detector *detector_test(lua_State *L, int idx)
 {
-    if (lua_type(L, idx) != LUA_TUSERDATA || lua_rawlen(L, idx) != sizeof(lua_detector))
-        return NULL;
     lua_detector *u = lua_touserdata(L, idx);
+    if (u == NULL || lua_rawlen(L, idx) != sizeof *u)
+        return NULL;
     return u->magic == detector_magic ? u : NULL;
 }
 
@@ -182,12 +187,20 @@ static lua_detector *detector_slot(lua_State *L)
 }
 
 /* Gives the slot u (at the top of the stack) the detector d, which it owns
- * from then on, and its fields: name, role, params. */
+ * from then on, and its fields: the methods, name, role, params. */
 static void detector_fill(lua_State *L, lua_detector *u, mw_detector *d)
 {
     u->d = d;
     lua_getmetatable(L, -1);
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 16);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &methods_key);
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -5);
+    }
+    lua_pop(L, 1);
     lua_pushstring(L, d->type->name);
     lua_setfield(L, -2, "name");
     lua_pushstring(L, d->type->role == MW_ROLE_THRESHOLD ? "threshold" : "detector");
@@ -198,8 +211,6 @@ static void detector_fill(lua_State *L, lua_detector *u, mw_detector *d)
         lua_setfield(L, -2, d->type->params[i].name);
     }
     lua_setfield(L, -2, "params");
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &methods_key);
-    lua_setmetatable(L, -2);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 }
@@ -309,13 +320,27 @@ static int detector_tostring(lua_State *L)
 
 /* ---- learning and scoring ------------------------------------------ */
 
+/* The arguments of update and score: x, and t (NaN when absent). One
+ * lua_tonumberx each; the type checks only on the error path. */
+static double detector_arg(lua_State *L, int idx, int optional)
+{
+    int ok;
+    double v = lua_tonumberx(L, idx, &ok);
+    if (!ok) {
+        if (optional && lua_isnoneornil(L, idx))
+            return NAN;
+        luaL_checknumber(L, idx);
+    }
+    return v;
+}
+
 static int detector_update(lua_State *L)
 {
     lua_detector *u = detector_test(L, 1);
     if (u == NULL || u->d == NULL)
         return detector_bad(L, 1, u);
-    double x = luaL_checknumber(L, 2);
-    double t = lua_isnoneornil(L, 3) ? NAN : luaL_checknumber(L, 3);
+    double x = detector_arg(L, 2, 0);
+    double t = lua_gettop(L) >= 3 ? detector_arg(L, 3, 1) : NAN;
     lua_pushnumber(L, mw_detector_update(u->d, x, t));
     return 1;
 }
@@ -325,8 +350,8 @@ static int detector_score(lua_State *L)
     lua_detector *u = detector_test(L, 1);
     if (u == NULL || u->d == NULL)
         return detector_bad(L, 1, u);
-    double x = luaL_checknumber(L, 2);
-    double t = lua_isnoneornil(L, 3) ? NAN : luaL_checknumber(L, 3);
+    double x = detector_arg(L, 2, 0);
+    double t = lua_gettop(L) >= 3 ? detector_arg(L, 3, 1) : NAN;
     lua_pushnumber(L, mw_detector_score(u->d, x, t));
     return 1;
 }
@@ -417,6 +442,7 @@ static int detector_run(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
     mw_lua_check_detector(L, 1);
+    lua_settop(L, 3);
     run_input in;
     run_resolve(L, &in);
     int with_stamps = in.stamps != NULL || (in.tcol != NULL && run_stamps_ok(in.tcol, in.n));
@@ -649,10 +675,8 @@ static void detect_register_class(lua_State *L, mw_lua_state *st)
         {"__tostring", detector_tostring},
         {NULL, NULL},
     };
-    lua_createtable(L, 0, 8);                       /* the fields' metatable */
-    lua_createtable(L, 0, 12);
+    lua_createtable(L, 0, 12);                      /* copied into each __index */
     mw_lua_setfuncs(L, st, methods);
-    lua_setfield(L, -2, "__index");
     lua_rawsetp(L, LUA_REGISTRYINDEX, &methods_key);
 
     lua_createtable(L, 0, 6);                       /* every metatable's fields */

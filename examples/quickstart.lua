@@ -3,9 +3,9 @@
 --   scripts/run examples/quickstart.lua [data.csv]
 --
 -- Reads a labelled NAB series with the streaming CSV reader into a frame
--- of native columns (8 bytes a value), scores every sample with a z-score against the
--- previous day computed by rolling-window kernels in C (no per-sample
--- Lua loop), reports the most anomalous moments and whether they fall in
+-- of native columns (8 bytes a value), scores every sample with a z-score
+-- detector against the previous day (in C, no per-sample Lua loop),
+-- reports the most anomalous moments and whether they fall in
 -- the labelled window, and shows where the memory went: Lua's heap and
 -- the native heap, counted to the byte.
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
@@ -54,12 +54,12 @@ print(string.format("read %d samples from %s", n, path))
 print(values)
 
 -- z-score of each sample against the mean and deviation of the previous
--- day (288 samples at 5-minute steps): three kernels and a few
--- element-wise operations, each one C loop over the whole series.
+-- day (288 samples at 5-minute steps): a streaming detector written in C,
+-- run over the whole column in one C loop (the same numbers as calling
+-- detector:update(x) sample by sample).
 local window = 288
-local mean = values:rolling(window):mean():shift(1)
-local std = values:rolling(window):std():shift(1)
-local scores = ((values - mean) / std):abs():fillna(0)
+local detector = mw.detect.zscore{window = window, min_periods = window}
+local scores = detector:run(frame)
 
 -- The most anomalous moments, one per hour at most.
 local order = {}
@@ -97,14 +97,14 @@ end
 -- Where the memory went.
 local s = mw.mem.stats()
 print("\nmemory (exact bytes from the accounting allocator):")
-print(string.format("  native heap: %9d bytes  (%d series; %.1f bytes a sample)",
+print(string.format("  native heap: %9d bytes  (%d series and a detector of %d bytes; %.1f bytes a sample)",
                     s.native - before.native, s.objects.series.count - before.objects.series.count,
-                    (s.native - before.native) / n))
+                    detector:bytes(), (s.native - before.native) / n))
 print(string.format("  Lua heap:    %9d bytes", s.lua - before.lua))
 print(string.format("  peak total:  %9d bytes", s.peak))
 
 -- Releasing is explicit and immediate: the bytes come back now.
-for _, x in ipairs{frame, values, stamps, mean, std, scores} do x:release() end
+for _, x in ipairs{frame, values, stamps, scores, detector} do x:release() end
 local after = mw.mem.stats()
 print(string.format("after release: native heap back to %d bytes (%+d)",
                     after.native, after.native - before.native))

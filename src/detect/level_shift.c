@@ -89,29 +89,26 @@ typedef struct sorted_view {
 
 static inline double view_at(const sorted_view *v, size_t k)
 {
-    if (v->ins != NO_INSERT) {
-        if (k == v->ins)
-            return v->value;
-        if (k > v->ins)
-            k--;
-    }
-    if (k >= v->del)
-        k++;
-    return v->a[k];
+    /* Comparisons as numbers, not branches: where the removed and the
+     * inserted values sit is random, so branches would mispredict. */
+    size_t in_base = k - (k > v->ins);
+    in_base += in_base >= v->del;
+    return k == v->ins ? v->value : v->a[in_base];
 }
 
-/* The first index of a[0..n) whose value is not below value. */
+/* The first index of a[0..n) whose value is not below value (branch-free
+ * halving: the comparisons on random data are coin flips). */
 static inline size_t sorted_lower_bound(const double *a, size_t n, double value)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < value)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (n == 0)
+        return 0;
+    const double *base = a;
+    while (n > 1) {
+        size_t half = n / 2;
+        base = base[half] < value ? base + half : base;
+        n -= half;
     }
-    return lo;
+    return (size_t)(base - a) + (*base < value);
 }
 
 /* A view of a[0..n) without value out (if remove) and with value in (if
@@ -137,18 +134,21 @@ static inline void view_make(sorted_view *v, const double *a, size_t n, int remo
     }
 }
 
-/* Makes a[] what the view shows (a has room for the view's length). */
+/* Makes a[] what the view shows (a has room for the view's length): one
+ * shift of the values between the removed and the inserted place. */
 static void view_apply(const sorted_view *v, double *a)
 {
-    size_t n = v->n;
-    if (v->del < n) {
-        memmove(a + v->del, a + v->del + 1, (n - v->del - 1) * sizeof *a);
-        n--;
+    size_t n = v->n, del = v->del, ins = v->ins;
+    if (ins == NO_INSERT) {
+        if (del < n)
+            memmove(a + del, a + del + 1, (n - del - 1) * sizeof *a);
+        return;
     }
-    if (v->ins != NO_INSERT) {
-        memmove(a + v->ins + 1, a + v->ins, (n - v->ins) * sizeof *a);
-        a[v->ins] = v->value;
-    }
+    if (del < n && ins >= del)
+        memmove(a + del, a + del + 1, (ins - del) * sizeof *a);
+    else
+        memmove(a + ins + 1, a + ins, ((del < n ? del : n) - ins) * sizeof *a);
+    a[ins] = v->value;
 }
 
 static inline double view_median(const sorted_view *v)

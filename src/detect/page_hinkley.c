@@ -182,7 +182,8 @@ static void ph_save(const mw_detector *d, mw_blob_writer *w)
 static int ph_load(mw_detector *d, mw_blob_reader *r)
 {
     ph_state *p = d->state;
-    p->n = mw_blob_get_u64(r);
+    /* Any count a stream can reach, but not one whose increment wraps. */
+    p->n = mw_blob_get_count(r, (uint64_t)1 << 62, "count");
     p->mean = mw_blob_get_finite(r, "mean");
     p->sum_up = mw_blob_get_finite(r, "upward sum");
     p->min_up = mw_blob_get_finite(r, "upward minimum");

@@ -127,7 +127,7 @@ end
 -- and std) unless target and sigma are given.
 local function cusum_ref(xs, p)
   local k, h = p.k or 0.5, p.h or 5
-  local warmup = p.warmup or 30
+  local warmup = p.warmup or 100
   local side = p.side or "both"
   local restart = p.restart ~= false
   local learn_target, learn_sigma = p.learn_target ~= false, p.learn_sigma ~= false
@@ -561,7 +561,7 @@ for _, case in ipairs(protocol_cases) do
 
   -- Saved at any point (before, at and after each warm-up boundary),
   -- loaded, continued: the numbers of an uninterrupted run.
-  for _, cut in ipairs{1, 2, 6, 7, 8, 13, 14, 15, 29, 30, 31, 59, 60, 61, 700} do
+  for _, cut in ipairs{1, 2, 6, 7, 8, 13, 14, 15, 29, 30, 31, 59, 60, 61, 99, 100, 101, 700} do
     local a = mw.detect[kind](params)
     a:run(mw.series(slice(data, 1, cut)))
     local saved = a:save()
@@ -747,21 +747,21 @@ do
   local function cusum_state(ready, seen, mean, m2, target, sigma, hi, lo)
     return string.char(ready) .. u64(seen) .. f64(mean, m2, target, sigma, hi, lo)
   end
-  local good = cusum_state(1, 30, 0, 29, 0, 1, 0, 0)
+  local good = cusum_state(1, 100, 0, 99, 0, 1, 0, 0)
   t.eq(describe(mw.detect.load(with_state(trained("cusum", {}), good))), describe(mw.detect.cusum()),
        "a crafted valid cusum state loads")
-  rejects("cusum", {}, cusum_state(2, 30, 0, 29, 0, 1, 0, 0), "ready flag 2")
-  rejects("cusum", {}, cusum_state(1, 3, 0, 29, 0, 1, 0, 0), "ready flag 1 does not match the warm-up count 3")
-  rejects("cusum", {}, cusum_state(0, 30, 0, 29, 0, 1, 0, 0), "ready flag 0 does not match")
-  rejects("cusum", {}, cusum_state(1, 31, 0, 29, 0, 1, 0, 0), "warm-up count out of range (31, at most 30)")
-  rejects("cusum", {}, cusum_state(1, 30, 0, 29, 0, 1, nan, 0), "upper sum is not a finite number")
-  rejects("cusum", {}, cusum_state(1, 30, 0, 29, 0, 1, 0, -1), "sums out of range")
-  rejects("cusum", {}, cusum_state(1, 30, 0, 29, 0, -1, 0, 0), "negative spread")
-  rejects("cusum", {learn_target = false, target = 2}, cusum_state(1, 30, 0, 29, 3, 1, 0, 0),
+  rejects("cusum", {}, cusum_state(2, 100, 0, 99, 0, 1, 0, 0), "ready flag 2")
+  rejects("cusum", {}, cusum_state(1, 3, 0, 99, 0, 1, 0, 0), "ready flag 1 does not match the warm-up count 3")
+  rejects("cusum", {}, cusum_state(0, 100, 0, 99, 0, 1, 0, 0), "ready flag 0 does not match")
+  rejects("cusum", {}, cusum_state(1, 101, 0, 99, 0, 1, 0, 0), "warm-up count out of range (101, at most 100)")
+  rejects("cusum", {}, cusum_state(1, 100, 0, 99, 0, 1, nan, 0), "upper sum is not a finite number")
+  rejects("cusum", {}, cusum_state(1, 100, 0, 99, 0, 1, 0, -1), "sums out of range")
+  rejects("cusum", {}, cusum_state(1, 100, 0, 99, 0, -1, 0, 0), "negative spread")
+  rejects("cusum", {learn_target = false, target = 2}, cusum_state(1, 100, 0, 99, 3, 1, 0, 0),
           "target does not match the parameter")
   rejects("cusum", {learn_target = false, learn_sigma = false}, cusum_state(1, 1, 0, 0, 0, 1, 0, 0),
           "warm-up count out of range (1, at most 0)")
-  rejects("cusum", {}, cusum_state(1, 30, 0, 29, 0, 1, 0, 0) .. "x", "1 unexpected bytes")
+  rejects("cusum", {}, cusum_state(1, 100, 0, 99, 0, 1, 0, 0) .. "x", "1 unexpected bytes")
   -- page_hinkley: u64 n, f64 mean, upward sum and minimum, downward sum
   -- and maximum.
   rejects("page_hinkley", {}, u64(5) .. f64(0, -1, 0, 1, 2), "extremes do not bound the sums")
@@ -769,6 +769,7 @@ do
   rejects("page_hinkley", {}, u64(5) .. f64(inf, 0, 0, 0, 0), "mean is not a finite number")
   rejects("page_hinkley", {}, u64(5) .. f64(0, 2e300, 2e300, 0, 0), "sums out of range")
   rejects("page_hinkley", {}, u64(5) .. f64(0, 0, 0, 0), "truncated")
+  rejects("page_hinkley", {}, u64(-1) .. f64(0, 0, 0, 0, 0), "count out of range")
   -- level_shift (window 10): u64 count, then count values, oldest first.
   rejects("level_shift", {}, u64(21) .. f64(table.unpack(rep(1, 21))), "ring count out of range (21, at most 20)")
   rejects("level_shift", {}, u64(3) .. f64(1, nan, 2), "value 1 is not finite")

@@ -30,13 +30,16 @@
  *
  * State: the last 2 * window values in a ring (time order) and each
  * window's values in a sorted array. An update moves the right window's
- * oldest value into the left one and drops the left one's oldest: two
- * binary searches and memmoves, O(window). The score reads the sorted
- * arrays through a view that applies the coming removal and insertion
- * without doing them, so score() changes nothing and update() makes
- * exactly the change it scored. save writes the ring only; load rebuilds
- * the sorted arrays by sorting. -0.0 is learned as +0.0, so equal values
- * are equal bits and a rebuilt array is the array that was saved.
+ * oldest value into the left one, drops the left one's oldest and adds x
+ * to the right one: in each array, a binary search for the value leaving
+ * and one for the value coming, and one shift of the values between,
+ * O(window) (the medians and quartiles are then O(1)). The score reads
+ * the sorted arrays through a view that applies the coming removal and
+ * insertion without doing them, so score() changes nothing and update()
+ * makes exactly the change it scored. save writes the ring only; load
+ * rebuilds the sorted arrays by sorting. -0.0 is learned as +0.0, so
+ * equal values are equal bits and a rebuilt array is the array that was
+ * saved.
  */
 #include "detect/detect.h"
 

@@ -33,6 +33,7 @@ extern const mw_detector_type mw_detect_cusum_type;
 extern const mw_detector_type mw_detect_page_hinkley_type;
 extern const mw_detector_type mw_detect_level_shift_type;
 extern const mw_detector_type mw_detect_volatility_shift_type;
+extern const mw_detector_type mw_detect_bocpd_type;
 
 static const mw_detector_type *const detect_types[] = {
     &mw_detect_zscore_type,
@@ -42,6 +43,7 @@ static const mw_detector_type *const detect_types[] = {
     &mw_detect_page_hinkley_type,
     &mw_detect_level_shift_type,
     &mw_detect_volatility_shift_type,
+    &mw_detect_bocpd_type,
 };
 
 const mw_detector_type *const *mw_detect_types(size_t *n)

@@ -29,11 +29,17 @@ const char *const mw_detect_side_choices[] = {"both", "up", "down", NULL};
 extern const mw_detector_type mw_detect_zscore_type;
 extern const mw_detector_type mw_detect_ewma_type;
 extern const mw_detector_type mw_detect_chain_type;
+extern const mw_detector_type mw_detect_mad_type;
+extern const mw_detector_type mw_detect_quantile_type;
+extern const mw_detector_type mw_detect_iqr_type;
 
 static const mw_detector_type *const detect_types[] = {
     &mw_detect_zscore_type,
     &mw_detect_ewma_type,
     &mw_detect_chain_type,
+    &mw_detect_mad_type,
+    &mw_detect_quantile_type,
+    &mw_detect_iqr_type,
 };
 
 const mw_detector_type *const *mw_detect_types(size_t *n)

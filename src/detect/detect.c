@@ -29,11 +29,19 @@ const char *const mw_detect_side_choices[] = {"both", "up", "down", NULL};
 extern const mw_detector_type mw_detect_zscore_type;
 extern const mw_detector_type mw_detect_ewma_type;
 extern const mw_detector_type mw_detect_chain_type;
+extern const mw_detector_type mw_detect_thresh_constant_type;
+extern const mw_detector_type mw_detect_thresh_quantile_type;
+extern const mw_detector_type mw_detect_thresh_likelihood_type;
+extern const mw_detector_type mw_detect_thresh_calibrate_type;
 
 static const mw_detector_type *const detect_types[] = {
     &mw_detect_zscore_type,
     &mw_detect_ewma_type,
     &mw_detect_chain_type,
+    &mw_detect_thresh_constant_type,
+    &mw_detect_thresh_quantile_type,
+    &mw_detect_thresh_likelihood_type,
+    &mw_detect_thresh_calibrate_type,
 };
 
 const mw_detector_type *const *mw_detect_types(size_t *n)

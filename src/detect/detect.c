@@ -37,6 +37,10 @@ extern const mw_detector_type mw_detect_bocpd_type;
 extern const mw_detector_type mw_detect_mad_type;
 extern const mw_detector_type mw_detect_quantile_type;
 extern const mw_detector_type mw_detect_iqr_type;
+extern const mw_detector_type mw_detect_thresh_constant_type;
+extern const mw_detector_type mw_detect_thresh_quantile_type;
+extern const mw_detector_type mw_detect_thresh_likelihood_type;
+extern const mw_detector_type mw_detect_thresh_calibrate_type;
 
 static const mw_detector_type *const detect_types[] = {
     &mw_detect_zscore_type,
@@ -50,6 +54,10 @@ static const mw_detector_type *const detect_types[] = {
     &mw_detect_mad_type,
     &mw_detect_quantile_type,
     &mw_detect_iqr_type,
+    &mw_detect_thresh_constant_type,
+    &mw_detect_thresh_quantile_type,
+    &mw_detect_thresh_likelihood_type,
+    &mw_detect_thresh_calibrate_type,
 };
 
 const mw_detector_type *const *mw_detect_types(size_t *n)

@@ -583,13 +583,23 @@ static int detector_wrap(lua_State *L)
 
 /* ---- the module tables --------------------------------------------- */
 
-/* mw.detect.info(name): the kind's summary and parameters. */
-static int detector_info(lua_State *L)
+/* Thresholders' kinds are named "thresh.<name>" (type names are global,
+ * and a detector may have the same short name); mw.thresh.<name> is the
+ * part after the prefix. */
+#define THRESH_PREFIX "thresh."
+
+/* The name a kind has in its module table. */
+static const char *detect_short_name(const mw_detector_type *type)
 {
-    const char *name = luaL_checkstring(L, 1);
-    const mw_detector_type *type = mw_detect_find(name);
-    if (type == NULL || type == &mw_detect_chain_type)
-        return luaL_argerror(L, 1, lua_pushfstring(L, "no detector '%s'", name));
+    size_t len = sizeof THRESH_PREFIX - 1;
+    if (type->role == MW_ROLE_THRESHOLD && strncmp(type->name, THRESH_PREFIX, len) == 0)
+        return type->name + len;
+    return type->name;
+}
+
+/* Pushes the table of mw.detect.info for type. */
+static int detector_push_info(lua_State *L, const mw_detector_type *type)
+{
     lua_createtable(L, 0, 4);
     lua_pushstring(L, type->name);
     lua_setfield(L, -2, "name");
@@ -630,6 +640,30 @@ static int detector_info(lua_State *L)
     return 1;
 }
 
+/* mw.detect.info(name): the kind's summary and parameters. */
+static int detector_info(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const mw_detector_type *type = mw_detect_find(name);
+    if (type == NULL || type == &mw_detect_chain_type)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "no detector '%s'", name));
+    return detector_push_info(L, type);
+}
+
+/* mw.thresh.info(name): the same for a thresholder, by its short name
+ * ("quantile") or its full one ("thresh.quantile"). */
+static int thresh_info(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const char *full = lua_pushfstring(L, "%s%s", THRESH_PREFIX, name);
+    const mw_detector_type *type = mw_detect_find(full);
+    if (type == NULL)
+        type = mw_detect_find(name);
+    if (type == NULL || type->role != MW_ROLE_THRESHOLD)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "no thresholder '%s'", name));
+    return detector_push_info(L, type);
+}
+
 /* Pushes the table of one role's constructors, plus `funcs`, and a
  * `list()` of the kinds' names. */
 static void detect_push_table(lua_State *L, mw_lua_state *st, mw_detector_role role,
@@ -646,8 +680,8 @@ static void detect_push_table(lua_State *L, mw_lua_state *st, mw_detector_role r
         lua_pushlightuserdata(L, st);
         lua_pushlightuserdata(L, (void *)types[i]);
         lua_pushcclosure(L, detector_new, 2);
-        lua_setfield(L, -3, types[i]->name);
-        lua_pushstring(L, types[i]->name);
+        lua_setfield(L, -3, detect_short_name(types[i]));
+        lua_pushstring(L, detect_short_name(types[i]));
         lua_rawseti(L, -2, ++k);
     }
     lua_setfield(L, -2, "names");
@@ -709,7 +743,7 @@ void mw_lua_open_thresh(lua_State *L, mw_lua_state *st)
 {
     static const luaL_Reg funcs[] = {
         {"load", detector_load},
-        {"info", detector_info},
+        {"info", thresh_info},
         {NULL, NULL},
     };
     detect_push_table(L, st, MW_ROLE_THRESHOLD, funcs);

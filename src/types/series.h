@@ -63,15 +63,17 @@ static inline int mw_is_series(const mw_object *o)
 }
 
 /* The values (or timestamps) of s, valid until the next call that may
- * grow the buffer. */
+ * grow the buffer. An empty buffer has no data: NULL then (adding even a
+ * zero offset to a null pointer is undefined). */
 static inline double *mw_series_values(const mw_series *s)
 {
-    return s->values->data.f + s->offset;
+    return s->values->data.f != NULL ? s->values->data.f + s->offset : NULL;
 }
 
 static inline int64_t *mw_series_stamps(const mw_series *s)
 {
-    return s->stamps != NULL ? s->stamps->data.i + s->offset : NULL;
+    return s->stamps != NULL && s->stamps->data.i != NULL ? s->stamps->data.i + s->offset
+                                                          : NULL;
 }
 
 /* Returns a new reference to a series of n values (uninitialised unless

@@ -111,7 +111,7 @@ for _, k in ipairs(kinds()) do
   t.raises("bad detector state", tab.load, saved .. "x")
 
   -- fields and parameters read back
-  t.eq(d.name, name, what .. ": name")
+  t.eq(d.name, (tab == mw.thresh and "thresh." or "") .. name, what .. ": name")
   local info = tab.info(name)
   for _, p in ipairs(info.params) do
     local want = (needs[name] or {})[p.name]

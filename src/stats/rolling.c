@@ -449,7 +449,7 @@ size_t mw_stats_rolling_minmax_work_size(size_t window)
 static void rolling_extreme(const double *x, size_t n, size_t window, size_t min_periods,
                             void *work, int want_max, double *out)
 {
-    if (window == 0) {
+    if (window == 0 || n == 0) {   /* (no work memory for an empty input) */
         rolling_fill(out, n, NAN);
         return;
     }
@@ -675,7 +675,7 @@ static void rolling_heaps_replace(rolling_heaps *h, size_t slot, double v)
 void mw_stats_rolling_quantile(const double *x, size_t n, size_t window, size_t min_periods,
                                double q, void *work, double *out)
 {
-    if (window == 0) {
+    if (window == 0 || n == 0) {   /* (no work memory for an empty input) */
         rolling_fill(out, n, NAN);
         return;
     }

@@ -30,12 +30,14 @@ extern const mw_detector_type mw_detect_zscore_type;
 extern const mw_detector_type mw_detect_ewma_type;
 extern const mw_detector_type mw_detect_chain_type;
 extern const mw_detector_type mw_detect_esd_type;
+extern const mw_detector_type mw_detect_shesd_type;
 
 static const mw_detector_type *const detect_types[] = {
     &mw_detect_zscore_type,
     &mw_detect_ewma_type,
     &mw_detect_chain_type,
     &mw_detect_esd_type,
+    &mw_detect_shesd_type,
 };
 
 const mw_detector_type *const *mw_detect_types(size_t *n)

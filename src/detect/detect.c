@@ -31,6 +31,7 @@ extern const mw_detector_type mw_detect_ewma_type;
 extern const mw_detector_type mw_detect_chain_type;
 extern const mw_detector_type mw_detect_esd_type;
 extern const mw_detector_type mw_detect_shesd_type;
+extern const mw_detector_type mw_detect_holt_winters_type;
 
 static const mw_detector_type *const detect_types[] = {
     &mw_detect_zscore_type,
@@ -38,6 +39,7 @@ static const mw_detector_type *const detect_types[] = {
     &mw_detect_chain_type,
     &mw_detect_esd_type,
     &mw_detect_shesd_type,
+    &mw_detect_holt_winters_type,
 };
 
 const mw_detector_type *const *mw_detect_types(size_t *n)

@@ -72,20 +72,35 @@ static double gesd_floor(double scale, double centre)
     return scale > floor_scale ? scale : floor_scale;
 }
 
-/* Mean and sum of squared deviations of a[lo..hi], two passes. */
+/* Mean and sum of squared deviations of a[lo..hi], two passes, each with
+ * four running sums (independent additions pipeline; one chain would
+ * wait for each addition in turn). */
 static void gesd_moments(const double *a, size_t lo, size_t hi, double *mean, double *m2)
 {
-    double sum = 0.0;
-    for (size_t i = lo; i <= hi; i++)
-        sum += a[i];
-    double centre = sum / (double)(hi - lo + 1);
-    double squares = 0.0;
-    for (size_t i = lo; i <= hi; i++) {
-        double dev = a[i] - centre;
-        squares += dev * dev;
+    size_t n = hi - lo + 1, i = lo;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    for (; i + 3 <= hi; i += 4) {
+        s0 += a[i];
+        s1 += a[i + 1];
+        s2 += a[i + 2];
+        s3 += a[i + 3];
     }
+    for (; i <= hi; i++)
+        s0 += a[i];
+    double centre = ((s0 + s1) + (s2 + s3)) / (double)n;
+    s0 = s1 = s2 = s3 = 0.0;
+    for (i = lo; i + 3 <= hi; i += 4) {
+        double d0 = a[i] - centre, d1 = a[i + 1] - centre;
+        double d2 = a[i + 2] - centre, d3 = a[i + 3] - centre;
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+        s2 += d2 * d2;
+        s3 += d3 * d3;
+    }
+    for (; i <= hi; i++)
+        s0 += (a[i] - centre) * (a[i] - centre);
     *mean = centre;
-    *m2 = squares;
+    *m2 = (s0 + s1) + (s2 + s3);
 }
 
 /* The k-th smallest (from 0) of |a[j] - med| over j in [lo, hi], where
@@ -116,28 +131,35 @@ static double gesd_kth_deviation(const double *a, size_t lo, size_t mid, size_t 
     return left > right ? left : right;
 }
 
-/* Median and 1.4826 * MAD of a[lo..hi] (the standard deviation when the
- * MAD is 0 but the run is not constant). */
-static void gesd_median_mad(const double *a, size_t lo, size_t hi, double *centre, double *scale)
+static double gesd_median(const double *a, size_t lo, size_t hi)
 {
     size_t m = hi - lo + 1;
     size_t mid = lo + (m - 1) / 2;
-    double med = m % 2 ? a[mid] : 0.5 * a[mid] + 0.5 * a[mid + 1];
+    return m % 2 ? a[mid] : 0.5 * a[mid] + 0.5 * a[mid + 1];
+}
+
+/* 1.4826 * MAD of a[lo..hi] around its median med (the standard
+ * deviation when the MAD is 0 but the run is not constant). */
+static double gesd_mad_scale(const double *a, size_t lo, size_t hi, double med)
+{
+    size_t m = hi - lo + 1;
+    size_t mid = lo + (m - 1) / 2;
     double mad = m % 2 ? gesd_kth_deviation(a, lo, mid, hi, med, (m - 1) / 2)
                        : 0.5 * gesd_kth_deviation(a, lo, mid, hi, med, m / 2 - 1) +
                              0.5 * gesd_kth_deviation(a, lo, mid, hi, med, m / 2);
-    *centre = med;
-    if (mad > 0.0) {
-        *scale = MW_GESD_MAD_SCALE * mad;
-    } else {
-        double mean, m2;
-        gesd_moments(a, lo, hi, &mean, &m2);
-        *scale = sqrt(m2 / (double)(m - 1));
-    }
+    if (mad > 0.0)
+        return MW_GESD_MAD_SCALE * mad;
+    double mean, m2;
+    gesd_moments(a, lo, hi, &mean, &m2);
+    return sqrt(m2 / (double)(m - 1));
 }
 
 /* ---- the test -------------------------------------------------------- */
 
+/* Which value a step removes needs only the centre; the scale (a MAD
+ * selection, for the robust test) and the ratio are only worked out for
+ * the steps the score uses: from x's removal on, and the last. A value
+ * the test never reaches, the usual case, costs two scales, not k. */
 double mw_gesd_score(mw_gesd *g, const double *a, size_t n, double x, size_t steps, int robust)
 {
     size_t lo = 0, hi = n - 1;
@@ -155,14 +177,9 @@ double mw_gesd_score(mw_gesd *g, const double *a, size_t n, double x, size_t ste
             last = 0.0;
             break;
         }
-        double centre, scale;
-        if (robust) {
-            gesd_median_mad(a, lo, hi, &centre, &scale);
-        } else {
-            centre = mean;
-            scale = sqrt(m2 / (double)(m - 1));
-        }
-        scale = gesd_floor(scale, centre);
+        size_t run_lo = lo, run_hi = hi;
+        double inv_left = 1.0 / (double)(m - 1);
+        double centre = robust ? gesd_median(a, lo, hi) : mean;
         double dev_low = centre - a[lo], dev_high = a[hi] - centre;
         double value, dev;
         if (dev_high >= dev_low) {
@@ -172,10 +189,20 @@ double mw_gesd_score(mw_gesd *g, const double *a, size_t n, double x, size_t ste
             value = a[lo++];
             dev = dev_low;
         }
-        double ratio = dev / scale / mw_gesd_critical(g, m);
+        int first = !removed && value == x;
+        if (removed || first || i == steps) {
+            double scale = robust ? gesd_mad_scale(a, run_lo, run_hi, centre)
+                                  : sqrt(m2 / (double)(m - 1));
+            double ratio = dev / gesd_floor(scale, centre) / mw_gesd_critical(g, m);
+            if (first || (removed && ratio > best))
+                best = ratio;
+            removed |= first;
+            last = ratio;
+        }
         if (!robust) {
-            /* The moments of the m - 1 values left. */
-            double new_mean = mean - (value - mean) / (double)(m - 1);
+            /* The moments of the m - 1 values left (the reciprocal keeps
+             * the division out of the chain of means). */
+            double new_mean = mean - (value - mean) * inv_left;
             double new_m2 = m2 - (value - mean) * (value - new_mean);
             if (new_m2 > GESD_M2_KEEP * m2) {
                 mean = new_mean;
@@ -184,24 +211,12 @@ double mw_gesd_score(mw_gesd *g, const double *a, size_t n, double x, size_t ste
                 gesd_moments(a, lo, hi, &mean, &m2);
             }
         }
-        if (removed) {
-            best = ratio > best ? ratio : best;
-        } else if (value == x) {
-            removed = 1;
-            best = ratio;
-        }
-        last = ratio;
     }
     if (removed)
         return best;
     size_t m = hi - lo + 1;
-    double centre, scale;
-    if (robust) {
-        gesd_median_mad(a, lo, hi, &centre, &scale);
-    } else {
-        centre = mean;
-        scale = sqrt(m2 / (double)(m - 1));
-    }
+    double centre = robust ? gesd_median(a, lo, hi) : mean;
+    double scale = robust ? gesd_mad_scale(a, lo, hi, centre) : sqrt(m2 / (double)(m - 1));
     double ratio = fabs(x - centre) / gesd_floor(scale, centre) / mw_gesd_critical(g, m);
     double cap = last < 1.0 ? last : 1.0;
     return ratio < cap ? ratio : cap;

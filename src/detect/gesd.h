@@ -28,10 +28,14 @@
  *
  * Because the farthest value from the centre is always the smallest or
  * the largest remaining, the values still in form a contiguous run of the
- * sorted sample: median and MAD are O(log n) (the MAD is a selection in
- * two sorted lists of deviations), mean and variance O(1) by removing one
+ * sorted sample: the median is O(1), the MAD O(log n) (a selection in two
+ * sorted lists of deviations), mean and variance O(1) by removing one
  * value (recomputed from the run when removal cancels most of the
- * variance). A test costs O(n) for the mean (classic) and O(k log n).
+ * variance). Which value a step removes needs only the centre; scales and
+ * ratios are computed only for the steps the score uses (from x's
+ * removal on, and the last), so a score costs O(k) plus O(log n) per
+ * scale: two scales for a value the test never reaches (the usual case),
+ * up to k + 1 for an outlier; plus O(n) for the first mean (classic).
  *
  * Zero scales: a run whose values are all equal has every later R_i = 0
  * (ratio 0). A zero MAD over a run that is not constant (more than half

@@ -53,9 +53,9 @@
  *      multiples; a top at max_period + 1 may belong to a longer period
  *      and does not count. No clear peak: no season;
  *   4. refinement: the autocorrelation's top is a few lags off in noisy
- *      data (at period 288 in noise 0.3, r moves by 1e-4 a lag), and the
+ *      data (at period 288 in noise 0.3, r moves by 2e-4 a lag), and the
  *      second multiple can top the first: among the periods within 10%
- *      of the peak, or of the peak / j (j = 2, 3, ...), take the one
+ *      of the peak, or of the peak / j (j = 2 .. 10), take the one
  *      whose seasonal profile (per-phase means) explains the most
  *      variance, corrected for its p - 1 free values (between - (p - 1)
  *      within / (n - p)), preferring the shortest j within 90% of the
@@ -100,6 +100,10 @@ static const mw_param_spec hw_params[] = {
 
 /* A period is the first clear peak at least this share of the highest. */
 #define HW_PEAK_SHARE 0.9
+/* The refinement looks at the period found and its fractions down to
+ * 1 / HW_MAX_FRACTION (a noisy first peak loses to a later multiple, not
+ * to the tenth). */
+#define HW_MAX_FRACTION 10
 /* Data whose least-squares line leaves less than this share of their
  * variance have no season to find (the rest is rounding). */
 #define HW_LINE_ONLY 1e-12
@@ -269,44 +273,48 @@ static double hw_explained(const hw_line *line, size_t n, double c0, size_t p, d
 }
 
 /* The period that explains the most (hw_explained) within 10% of guess,
- * or within 10% of guess / j for the largest j = 2, 3, ... whose best
- * explains HW_PEAK_SHARE of that: the autocorrelation's top can be a few
- * lags off (its estimate is noisy across neighbouring lags, while the
- * profile uses every period of the data at once), and in noisy data a
- * multiple of the period can top the period itself, while explaining no
- * more. *explained receives what the period chosen explains. sums holds
- * max_period + 1 values. */
+ * or within 10% of guess / j for the largest j = 2 .. HW_MAX_FRACTION
+ * whose best explains HW_PEAK_SHARE of that: the autocorrelation's top
+ * can be a few lags off (its estimate is noisy across neighbouring lags,
+ * while the profile uses every period of the data at once), and in noisy
+ * data a multiple of the period can top the period itself, while
+ * explaining no more. *explained receives what the period chosen
+ * explains. sums holds max_period + 1 values. */
 static size_t hw_refine_period(const hw_line *line, size_t n, double c0, size_t guess,
                                size_t max_period, double *sums, double *explained)
 {
+    double best[HW_MAX_FRACTION + 1];
+    size_t best_period[HW_MAX_FRACTION + 1];
     double overall = -INFINITY;
-    size_t chosen = guess;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t j = 1; guess / j >= 2; j++) {
-            size_t centre = (guess + j / 2) / j;
-            size_t lo = centre - centre / 10, hi = centre + centre / 10;
-            if (lo < 2)
-                lo = 2;
-            if (hi > max_period)
-                hi = max_period;
-            double best = -INFINITY;
-            size_t best_period = centre;
-            for (size_t p = lo; p <= hi; p++) {
-                double share = hw_explained(line, n, c0, p, sums);
-                if (share > best) {
-                    best = share;
-                    best_period = p;
-                }
-            }
-            if (pass == 0 && best > overall)
-                overall = best;
-            if (pass == 1 && best >= HW_PEAK_SHARE * overall) {
-                chosen = best_period;
-                *explained = best;
+    size_t fractions = 0;
+    for (size_t j = 1; j <= HW_MAX_FRACTION && guess / j >= 2; j++) {
+        size_t centre = (guess + j / 2) / j;
+        size_t lo = centre - centre / 10, hi = centre + centre / 10;
+        if (lo < 2)
+            lo = 2;
+        if (hi > max_period)
+            hi = max_period;
+        best[j] = -INFINITY;
+        best_period[j] = centre;
+        for (size_t p = lo; p <= hi; p++) {
+            double share = hw_explained(line, n, c0, p, sums);
+            if (share > best[j]) {
+                best[j] = share;
+                best_period[j] = p;
             }
         }
+        if (best[j] > overall)
+            overall = best[j];
+        fractions = j;
     }
-    return chosen;
+    for (size_t j = fractions; j >= 1; j--) {
+        if (best[j] >= HW_PEAK_SHARE * overall) {
+            *explained = best[j];
+            return best_period[j];
+        }
+    }
+    *explained = best[1];
+    return best_period[1]; /* not reached: the best qualifies */
 }
 
 /* The period of y[0..n) (see the top of the file); acf has room for

@@ -36,7 +36,7 @@
  * residuals and inserts the new ones (O(window) in a few memory moves),
  * then runs the robust test (O(max_anoms * window) plus O(log window) a
  * scale, see gesd.h). Measured (release build): 0.48 us a value at period
- * 24 (window 96), 1.4 us at period 288 (window 1152). Memory: about 5
+ * 24 (window 96), 1.4 to 1.9 us at period 288 (window 1152). Memory: about 5
  * doubles a window value. Scratch buffers hold the next state; score()
  * writes only those.
  */

@@ -60,7 +60,7 @@ static void test_params(const mw_detector_type *type, double *values)
 {
     mw_detect_param_defaults(type, values);
     int period = mw_detect_param_index(type, "period");
-    if (period >= 0 && values[period] == 0.0 && type->params[period].min > 0.0)
+    if (period >= 0 && values[period] == 0.0)   /* shesd requires one */
         values[period] = 50;
 }
 

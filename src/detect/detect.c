@@ -28,15 +28,18 @@ const char *const mw_detect_side_choices[] = {"both", "up", "down", NULL};
 
 extern const mw_detector_type mw_detect_zscore_type;
 extern const mw_detector_type mw_detect_ewma_type;
-extern const mw_detector_type mw_detect_chain_type;
+extern const mw_detector_type mw_detect_mad_type;
+extern const mw_detector_type mw_detect_quantile_type;
+extern const mw_detector_type mw_detect_iqr_type;
 extern const mw_detector_type mw_detect_cusum_type;
 extern const mw_detector_type mw_detect_page_hinkley_type;
 extern const mw_detector_type mw_detect_level_shift_type;
 extern const mw_detector_type mw_detect_volatility_shift_type;
+extern const mw_detector_type mw_detect_holt_winters_type;
+extern const mw_detector_type mw_detect_esd_type;
+extern const mw_detector_type mw_detect_shesd_type;
 extern const mw_detector_type mw_detect_bocpd_type;
-extern const mw_detector_type mw_detect_mad_type;
-extern const mw_detector_type mw_detect_quantile_type;
-extern const mw_detector_type mw_detect_iqr_type;
+extern const mw_detector_type mw_detect_chain_type;
 extern const mw_detector_type mw_detect_thresh_constant_type;
 extern const mw_detector_type mw_detect_thresh_quantile_type;
 extern const mw_detector_type mw_detect_thresh_likelihood_type;
@@ -45,15 +48,18 @@ extern const mw_detector_type mw_detect_thresh_calibrate_type;
 static const mw_detector_type *const detect_types[] = {
     &mw_detect_zscore_type,
     &mw_detect_ewma_type,
-    &mw_detect_chain_type,
+    &mw_detect_mad_type,
+    &mw_detect_quantile_type,
+    &mw_detect_iqr_type,
     &mw_detect_cusum_type,
     &mw_detect_page_hinkley_type,
     &mw_detect_level_shift_type,
     &mw_detect_volatility_shift_type,
+    &mw_detect_holt_winters_type,
+    &mw_detect_esd_type,
+    &mw_detect_shesd_type,
     &mw_detect_bocpd_type,
-    &mw_detect_mad_type,
-    &mw_detect_quantile_type,
-    &mw_detect_iqr_type,
+    &mw_detect_chain_type,
     &mw_detect_thresh_constant_type,
     &mw_detect_thresh_quantile_type,
     &mw_detect_thresh_likelihood_type,

@@ -235,6 +235,51 @@ static void test_every_kind(void **state)
     }
 }
 
+/* The block path of zscore and ewma (zblock.c: two values per
+ * instruction) against update, bit for bit, for every side, all-history
+ * and windowed, with NaN and infinities among the values and lengths
+ * that end blocks anywhere. */
+static void test_block_scores(void **state)
+{
+    mw_alloc *a = *state;
+    static double x[TEST_N], by_run[TEST_N], by_update[TEST_N];
+    test_data(x, TEST_N, 5);
+    for (size_t i = 7; i < TEST_N; i += 301)
+        x[i] = i % 2 ? NAN : -INFINITY;
+    x[100] = 1e300;                       /* a value that overflows the sums */
+    const char *kinds[] = {"zscore", "ewma"};
+    const double windows[] = {0, 2, 50, 1000};
+    for (size_t k = 0; k < 2; k++) {
+        const mw_detector_type *type = mw_detect_find(kinds[k]);
+        for (int side = MW_SIDE_BOTH; side <= MW_SIDE_DOWN; side++) {
+            for (size_t w = 0; w < 4; w++) {
+                double v[MW_DETECT_MAX_PARAMS];
+                mw_detect_param_defaults(type, v);
+                v[mw_detect_param_index(type, "side")] = side;
+                int window = mw_detect_param_index(type, "window");
+                if (window >= 0)
+                    v[window] = windows[w];
+                mw_status status;
+                char err[MW_DETECT_ERRLEN];
+                mw_detector *d1 = mw_detector_new(a, type, v, &status, err);
+                mw_detector *d2 = mw_detector_new(a, type, v, &status, err);
+                assert_non_null(d1);
+                assert_non_null(d2);
+                for (size_t n = 0; n < TEST_N;) {   /* runs of odd lengths */
+                    size_t m = n + 1 + n % 613 < TEST_N ? 1 + n % 613 : TEST_N - n;
+                    mw_detector_run(d1, x + n, NULL, m, by_run + n);
+                    n += m;
+                }
+                for (size_t i = 0; i < TEST_N; i++)
+                    by_update[i] = mw_detector_update(d2, x[i], NAN);
+                assert_memory_equal(by_run, by_update, sizeof by_run);
+                mw_detector_free(d1);
+                mw_detector_free(d2);
+            }
+        }
+    }
+}
+
 /* A state whose checksum is right but whose contents are not (a window
  * count past the window) is refused by the kind's own checks. */
 static void test_checked_contents(void **state)
@@ -338,6 +383,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_blob_checks, alloc_setup, alloc_teardown),
         cmocka_unit_test_setup_teardown(test_params_checked, alloc_setup, alloc_teardown),
         cmocka_unit_test_setup_teardown(test_every_kind, alloc_setup, alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_block_scores, alloc_setup, alloc_teardown),
         cmocka_unit_test_setup_teardown(test_checked_contents, alloc_setup, alloc_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_failures, alloc_setup, alloc_teardown),
         cmocka_unit_test_setup_teardown(test_budget, alloc_setup, alloc_teardown),

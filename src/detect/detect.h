@@ -27,6 +27,7 @@
 #ifndef MW_DETECT_H
 #define MW_DETECT_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -191,7 +192,7 @@ void mw_detector_dealloc(mw_detector *d, void *p, size_t size);
 static inline double mw_detector_update(mw_detector *d, double x, double t)
 {
     if (!(x - x == 0.0))     /* NaN or infinite */
-        return x - x;        /* NaN */
+        return NAN;
     d->n_learned++;
     return d->type->update(d, x, t);
 }
@@ -200,7 +201,7 @@ static inline double mw_detector_update(mw_detector *d, double x, double t)
 static inline double mw_detector_score(const mw_detector *d, double x, double t)
 {
     if (!(x - x == 0.0))
-        return x - x;
+        return NAN;
     return d->type->score(d, x, t);
 }
 

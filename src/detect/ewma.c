@@ -11,6 +11,7 @@
  * is 0 until min_periods values are learned.
  */
 #include "detect/detect.h"
+#include "detect/zblock.h"
 
 #include <math.h>
 
@@ -61,9 +62,9 @@ static inline double ewma_score_of(const ewma_state *e, double x)
     return mw_detect_fold(x - e->mean, e->inv_scale, e->side);
 }
 
-static inline double ewma_step(ewma_state *e, double x)
+/* Learns x, without deriving the scale for the next value. */
+static inline void ewma_learn(ewma_state *e, double x)
 {
-    double score = ewma_score_of(e, x);
     if (e->count++ == 0) {
         e->mean = x;
         e->var = 0.0;
@@ -73,6 +74,12 @@ static inline double ewma_step(ewma_state *e, double x)
         e->mean += incr;
         e->var = (1.0 - e->alpha) * (e->var + diff * incr);
     }
+}
+
+static inline double ewma_step(ewma_state *e, double x)
+{
+    double score = ewma_score_of(e, x);
+    ewma_learn(e, x);
     e->inv_scale = mw_detect_inv_scale(sqrt(e->var), e->mean);
     return score;
 }
@@ -89,13 +96,35 @@ static double ewma_score(const mw_detector *d, double x, double t)
     return ewma_score_of(d->state, x);
 }
 
+/* Blocks, as zscore's run: learn each value recording the mean and
+ * variance it is scored against, then score the block (zblock.h). */
 static void ewma_run(mw_detector *d, const double *x, const double *t, size_t n,
                      double *out)
 {
     (void)t;
-    ewma_state *e = d->state;
-    for (size_t i = 0; i < n; i++)
-        out[i] = x[i] - x[i] == 0.0 ? ewma_step(e, x[i]) : NAN;
+    /* A local copy: stores to it cannot alias the input, so its fields
+     * stay in registers across the loop. */
+    ewma_state local = *(ewma_state *)d->state, *e = &local;
+    double centre[MW_ZBLOCK], var[MW_ZBLOCK];
+    unsigned char what[MW_ZBLOCK];
+    for (size_t start = 0; start < n; start += MW_ZBLOCK) {
+        size_t m = n - start < MW_ZBLOCK ? n - start : MW_ZBLOCK;
+        const double *xb = x + start;
+        for (size_t i = 0; i < m; i++) {
+            if (!(xb[i] - xb[i] == 0.0)) {
+                what[i] = MW_ZBLOCK_SKIP;
+                centre[i] = var[i] = 0.0;
+                continue;
+            }
+            what[i] = e->count >= e->min_periods ? MW_ZBLOCK_SCORE : MW_ZBLOCK_WARMUP;
+            centre[i] = e->mean;
+            var[i] = e->var;
+            ewma_learn(e, xb[i]);
+        }
+        mw_zblock_scores(xb, centre, var, what, m, e->side, out + start);
+    }
+    e->inv_scale = mw_detect_inv_scale(sqrt(e->var), e->mean);
+    *(ewma_state *)d->state = local;
 }
 
 static void ewma_save(const mw_detector *d, mw_blob_writer *w)

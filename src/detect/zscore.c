@@ -9,6 +9,7 @@
  */
 #include "detect/detect.h"
 #include "detect/window.h"
+#include "detect/zblock.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -39,16 +40,24 @@ typedef struct zscore_state {
     double inv_full;         /* 1 / (window - 1): a full window's divisor */
 } zscore_state;
 
+/* The figures the next value is scored against: the mean, the variance
+ * (ddof 1), and whether min_periods values are in. */
+static inline int zscore_figures(const zscore_state *z, double *mean, double *var)
+{
+    size_t n = z->windowed ? z->win.count : (size_t)z->count;
+    double m2 = z->windowed ? z->win.m2 : z->m2;
+    *mean = z->windowed ? z->win.mean : z->mean;
+    *var = 0.0;
+    if (n > 1 && m2 > 0.0)
+        *var = z->windowed && n == z->win.cap ? m2 * z->inv_full : m2 / (double)(n - 1);
+    return n >= z->min_periods;
+}
+
 /* Recomputes the derived figures from the learned state. */
 static inline void zscore_derive(zscore_state *z)
 {
-    size_t n = z->windowed ? z->win.count : (size_t)z->count;
-    double mean = z->windowed ? z->win.mean : z->mean;
-    double m2 = z->windowed ? z->win.m2 : z->m2;
-    double var = 0.0;
-    if (n > 1 && m2 > 0.0)
-        var = z->windowed && n == z->win.cap ? m2 * z->inv_full : m2 / (double)(n - 1);
-    z->ready = n >= z->min_periods;
+    double mean, var;
+    z->ready = zscore_figures(z, &mean, &var);
     z->centre = mean;
     z->inv_scale = mw_detect_inv_scale(sqrt(var), mean);
 }
@@ -96,9 +105,9 @@ static inline double zscore_score_of(const zscore_state *z, double x)
     return z->ready ? mw_detect_fold(x - z->centre, z->inv_scale, z->side) : 0.0;
 }
 
-static inline double zscore_step(zscore_state *z, double x)
+/* Learns x, without deriving the figures for the next value. */
+static inline void zscore_learn(zscore_state *z, double x)
 {
-    double score = zscore_score_of(z, x);
     if (z->windowed) {
         mw_window_push(&z->win, x);
     } else {
@@ -107,6 +116,12 @@ static inline double zscore_step(zscore_state *z, double x)
         z->mean += delta / (double)z->count;
         z->m2 += delta * (x - z->mean);
     }
+}
+
+static inline double zscore_step(zscore_state *z, double x)
+{
+    double score = zscore_score_of(z, x);
+    zscore_learn(z, x);
     zscore_derive(z);
     return score;
 }
@@ -123,13 +138,34 @@ static double zscore_score(const mw_detector *d, double x, double t)
     return zscore_score_of(d->state, x);
 }
 
+/* Blocks: learn each value, recording what it is scored against, then
+ * score the block at once (zblock.h); the same numbers as zscore_step. */
 static void zscore_run(mw_detector *d, const double *x, const double *t, size_t n,
                        double *out)
 {
     (void)t;
-    zscore_state *z = d->state;
-    for (size_t i = 0; i < n; i++)
-        out[i] = x[i] - x[i] == 0.0 ? zscore_step(z, x[i]) : NAN;
+    /* A local copy: stores to it cannot alias the input, so its fields
+     * stay in registers across the loop. */
+    zscore_state local = *(zscore_state *)d->state, *z = &local;
+    double centre[MW_ZBLOCK], var[MW_ZBLOCK];
+    unsigned char what[MW_ZBLOCK];
+    for (size_t start = 0; start < n; start += MW_ZBLOCK) {
+        size_t m = n - start < MW_ZBLOCK ? n - start : MW_ZBLOCK;
+        const double *xb = x + start;
+        for (size_t i = 0; i < m; i++) {
+            if (!(xb[i] - xb[i] == 0.0)) {
+                what[i] = MW_ZBLOCK_SKIP;
+                centre[i] = var[i] = 0.0;
+                continue;
+            }
+            what[i] = zscore_figures(z, &centre[i], &var[i]) ? MW_ZBLOCK_SCORE
+                                                             : MW_ZBLOCK_WARMUP;
+            zscore_learn(z, xb[i]);
+        }
+        mw_zblock_scores(xb, centre, var, what, m, z->side, out + start);
+    }
+    zscore_derive(z);
+    *(zscore_state *)d->state = local;
 }
 
 static void zscore_save(const mw_detector *d, mw_blob_writer *w)

@@ -334,27 +334,20 @@ static double detector_arg(lua_State *L, int idx, int optional)
     return v;
 }
 
-static int detector_update(lua_State *L)
+/* d:update(x [, t]) (learn non-zero) and d:score(x [, t]). */
+static inline int detector_call(lua_State *L, int learn)
 {
     lua_detector *u = detector_test(L, 1);
     if (u == NULL || u->d == NULL)
         return detector_bad(L, 1, u);
     double x = detector_arg(L, 2, 0);
     double t = lua_gettop(L) >= 3 ? detector_arg(L, 3, 1) : NAN;
-    lua_pushnumber(L, mw_detector_update(u->d, x, t));
+    lua_pushnumber(L, learn ? mw_detector_update(u->d, x, t) : mw_detector_score(u->d, x, t));
     return 1;
 }
 
-static int detector_score(lua_State *L)
-{
-    lua_detector *u = detector_test(L, 1);
-    if (u == NULL || u->d == NULL)
-        return detector_bad(L, 1, u);
-    double x = detector_arg(L, 2, 0);
-    double t = lua_gettop(L) >= 3 ? detector_arg(L, 3, 1) : NAN;
-    lua_pushnumber(L, mw_detector_score(u->d, x, t));
-    return 1;
-}
+static int detector_update(lua_State *L) { return detector_call(L, 1); }
+static int detector_score(lua_State *L) { return detector_call(L, 0); }
 
 static int detector_reset(lua_State *L)
 {

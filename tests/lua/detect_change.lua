@@ -85,25 +85,9 @@ end
 -- The checksum of a saved state (blob.c's mw_blob_checksum), so that a
 -- test can change a state's content and still get past the checksum to
 -- the kind's own validation.
-local function checksum(s)
-  local n = #s
-  local h = 0x6a09e667f3bcc909 ~ n
-  local i = 1
-  while i + 7 <= n do
-    local w = string.unpack("<i8", s, i)
-    h = h ~ (w * 0x9e3779b97f4a7c15)
-    h = ((h << 27) | (h >> 37)) * 0xbf58476d1ce4e5b9
-    i = i + 8
-  end
-  local tail = string.unpack("<i8", s:sub(i) .. string.rep("\0", 8 - (n - i + 1)))
-  h = h ~ (tail * 0x94d049bb133111eb)
-  h = h ~ (h >> 31)
-  h = h * 0xbf58476d1ce4e5b9
-  h = h ~ (h >> 29)
-  return h
-end
+local checksum = t.checksum
 
-local function reseal(body) return body .. string.pack("<i8", checksum(body)) end
+local reseal = t.reseal
 
 -- Offset (1-based) of the kind's own state in a saved detector.
 local function state_offset(s)

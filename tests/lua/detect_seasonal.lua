@@ -107,26 +107,9 @@ end
 
 -- mw_blob_checksum (src/detect/blob.c), to forge states that pass the
 -- container's check and reach a kind's own validation.
-local function checksum(s)
-  local n = #s
-  local h = 0x6a09e667f3bcc909 ~ n
-  local i = 1
-  while i + 7 <= n do
-    h = h ~ (string.unpack("<i8", s, i) * 0x9e3779b97f4a7c15)
-    h = ((h << 27) | (h >> 37)) * 0xbf58476d1ce4e5b9
-    i = i + 8
-  end
-  local tail = 0
-  for k = n, i, -1 do tail = (tail << 8) | s:byte(k) end
-  h = h ~ (tail * 0x94d049bb133111eb)
-  h = h ~ (h >> 31)
-  h = h * 0xbf58476d1ce4e5b9
-  return h ~ (h >> 29)
-end
+local checksum = t.checksum
 
-local function reseal(body)
-  return body .. string.pack("<i8", checksum(body))
-end
+local reseal = t.reseal
 
 -- Where a kind's own state starts in a saved string: after "MWDS", the
 -- version, the name, the parameters and the count (detect.c).

@@ -360,8 +360,10 @@ static void test_alloc_failures(void **state)
 /* ---- the batch test ------------------------------------------------------ */
 
 /* The batch scores are mw_gesd_score's, bit for bit, value by value: on
- * noise with spikes, on quantised values (ties, some removed from both
- * ends), and on a sample that turns constant before the last step. */
+ * noise, on quantised values with equal outliers at both ends (a run of
+ * ties removed whole from the top: its first removal is at its last
+ * position), the same upside down, and on a sample that turns constant
+ * before the last step. */
 static void test_gesd_batch(void **state)
 {
     mw_alloc *a = *state;
@@ -369,11 +371,13 @@ static void test_gesd_batch(void **state)
     static double x[N], sorted[N], batch[N];
     mw_gesd g;
     mw_detector *owner = test_new(a, "esd");
-    for (int shape = 0; shape < 3; shape++) {
+    for (int shape = 0; shape < 4; shape++) {
         test_data(x, N, 11 + (uint64_t)shape);
         for (size_t i = 0; i < N; i++) {
-            if (shape == 1)
-                x[i] = floor(x[i] * 2.0) / 2.0;
+            if (shape == 1 || shape == 3) /* ties, outliers among them at both ends */
+                x[i] = i % 61 == 5 ? 20.0 : i % 89 == 7 ? -30.0 : floor(x[i] * 2.0) / 2.0;
+            if (shape == 3)     /* the same upside down */
+                x[i] = -x[i];
             if (shape == 2)
                 x[i] = i % 50 == 0 ? 10.0 + (double)i : 3.0;
         }

@@ -315,7 +315,8 @@ static size_t gesd_upper_bound(const double *a, size_t n, double x)
 
 /* x's score after the pass. Steps remove equal values from the low end
  * upwards or from the high end downwards, so the first step to remove a
- * value equal to x removed the first or the last of x's equal run. */
+ * value equal to x removed the first or the last of x's equal run: the
+ * earlier of the two (both are removed when the whole run is). */
 static double gesd_pass_score(const gesd_pass *p, const double *a, size_t n, double x)
 {
     size_t first = mw_gesd_lower_bound(a, n, x);

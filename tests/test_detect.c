@@ -3,7 +3,9 @@
  * saved-state container (every corruption and truncation is an error,
  * never a crash), parameter checking, allocation failures at every point
  * (clean NULL, no leak), the memory budget, and run == update for every
- * registered kind on the same data.
+ * registered kind on the same data; the batch test (mw_detector_test):
+ * the same numbers as mw_gesd_score value by value, the state untouched,
+ * allocation failures.
  *
  * Each test gets a fresh allocator; the teardown fails the test unless
  * every byte went back.
@@ -22,6 +24,7 @@
 #include "detect/blob.h"
 #include "detect/chain.h"
 #include "detect/detect.h"
+#include "detect/gesd.h"
 #include "stats/rng.h"
 
 #define TEST_N 4000
@@ -354,6 +357,112 @@ static void test_alloc_failures(void **state)
     }
 }
 
+/* ---- the batch test ------------------------------------------------------ */
+
+/* The batch scores are mw_gesd_score's, bit for bit, value by value: on
+ * noise, on quantised values with equal outliers at both ends (a run of
+ * ties removed whole from the top: its first removal is at its last
+ * position), the same upside down, and on a sample that turns constant
+ * before the last step. */
+static void test_gesd_batch(void **state)
+{
+    mw_alloc *a = *state;
+    enum { N = 300 };
+    static double x[N], sorted[N], batch[N];
+    mw_gesd g;
+    mw_detector *owner = test_new(a, "esd");
+    for (int shape = 0; shape < 4; shape++) {
+        test_data(x, N, 11 + (uint64_t)shape);
+        for (size_t i = 0; i < N; i++) {
+            if (shape == 1 || shape == 3) /* ties, outliers among them at both ends */
+                x[i] = i % 61 == 5 ? 20.0 : i % 89 == 7 ? -30.0 : floor(x[i] * 2.0) / 2.0;
+            if (shape == 3)     /* the same upside down */
+                x[i] = -x[i];
+            if (shape == 2)
+                x[i] = i % 50 == 0 ? 10.0 + (double)i : 3.0;
+        }
+        for (size_t i = 0; i < N; i++)
+            sorted[i] = x[i];
+        mw_gesd_sort(sorted, N);
+        for (int robust = 0; robust <= 1; robust++) {
+            for (size_t steps = 1; steps <= N - 3; steps += 37) {
+                assert_int_equal(mw_gesd_score_batch(a, 0.05, sorted, N, steps, robust, x, N,
+                                                     batch),
+                                 MW_OK);
+                assert_int_equal(mw_gesd_init(&g, owner, N, 0.05), MW_OK);
+                for (size_t i = 0; i < N; i++) {
+                    double one = mw_gesd_score(&g, sorted, N, x[i], steps, robust);
+                    assert_memory_equal(&one, &batch[i], sizeof one);
+                }
+                mw_gesd_free(&g, owner);
+            }
+        }
+    }
+    mw_detector_free(owner);
+}
+
+/* Fails the 1st, 2nd, ... allocation of a batch test (esd robust and
+ * classic, shesd) until it succeeds: each failure is a clean status with
+ * out untouched, the detector's memory figure and state never move, and
+ * nothing leaks (the teardown checks). A kind without a test says so. */
+static void test_batch_failures(void **state)
+{
+    mw_alloc *a = *state;
+    enum { N = 500 };
+    static double x[N], out[N], want[N];
+    test_data(x, N, 13);
+    x[17] = NAN;
+    const char *kinds[] = {"esd", "esd", "shesd"};
+    for (size_t k = 0; k < 3; k++) {
+        mw_detector *d = test_new(a, kinds[k]);
+        if (k == 1)
+            d->params[mw_detect_param_index(d->type, "robust")] = 0;
+        char err[MW_DETECT_ERRLEN];
+        mw_detector_run(d, x, NULL, 100, out);     /* some state, to keep */
+        mw_blob_writer before;
+        mw_blob_writer_init(&before, a);
+        mw_detector_save(d, &before);
+        size_t bytes = d->bytes;
+        assert_int_equal(mw_detector_test(d, x, N, want, err), MW_OK);
+        assert_true(want[17] != want[17]);
+        uint64_t nth = 1;
+        for (;; nth++) {
+            mw_alloc_fail_nth(a, nth, 0);
+            for (size_t i = 0; i < N; i++)
+                out[i] = -1.0;
+            mw_status status = mw_detector_test(d, x, N, out, err);
+            mw_alloc_fail_nth(a, 0, 0);
+            assert_int_equal(d->bytes, bytes);
+            if (status == MW_OK)
+                break;
+            assert_int_equal(status, MW_ENOMEM);
+            for (size_t i = 0; i < N; i++)
+                assert_true(out[i] == -1.0);
+        }
+        assert_true(nth > 1);
+        assert_memory_equal(out, want, 17 * sizeof(double));
+        assert_memory_equal(out + 18, want + 18, (N - 18) * sizeof(double));
+        mw_blob_writer after;
+        mw_blob_writer_init(&after, a);
+        mw_detector_save(d, &after);
+        assert_int_equal(after.len, before.len);
+        assert_memory_equal(after.data, before.data, before.len);
+        mw_blob_writer_free(&before);
+        mw_blob_writer_free(&after);
+        mw_detector_free(d);
+    }
+    mw_detector *z = test_new(a, "zscore");
+    char err[MW_DETECT_ERRLEN];
+    assert_int_equal(mw_detector_test(z, x, N, out, err), MW_EINVAL);
+    assert_string_equal(err, "'zscore' has no batch test");
+    mw_detector_free(z);
+    mw_detector *s = test_new(a, "shesd");         /* period 50: 100 values at least */
+    assert_int_equal(mw_detector_test(s, x, 99, out, err), MW_EINVAL);
+    assert_string_equal(err, "the series (99 values) must hold at least 2 periods (100 values)");
+    assert_int_equal(mw_detector_test(s, x, 100, out, err), MW_OK);
+    mw_detector_free(s);
+}
+
 static void test_budget(void **state)
 {
     mw_alloc *a = *state;
@@ -386,6 +495,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_block_scores, alloc_setup, alloc_teardown),
         cmocka_unit_test_setup_teardown(test_checked_contents, alloc_setup, alloc_teardown),
         cmocka_unit_test_setup_teardown(test_alloc_failures, alloc_setup, alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_gesd_batch, alloc_setup, alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_failures, alloc_setup, alloc_teardown),
         cmocka_unit_test_setup_teardown(test_budget, alloc_setup, alloc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

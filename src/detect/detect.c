@@ -1,7 +1,7 @@
 /*
  * detect.c: what all detectors share (see detect.h): the registry,
- * parameter checking, creation, the batch loop, and the saved-state
- * container.
+ * parameter checking, creation, the batch loop, the batch test's entry,
+ * and the saved-state container.
  *
  * The container, little-endian (blob.h):
  *
@@ -249,6 +249,36 @@ void mw_detector_dealloc(mw_detector *d, void *p, size_t size)
         return;
     mw_alloc_free(d->alloc, MW_DOMAIN_NATIVE, p, size);
     d->bytes -= size;
+}
+
+void *mw_detector_scratch(const mw_detector *d, size_t size)
+{
+    return mw_alloc_malloc(d->alloc, MW_DOMAIN_NATIVE, size);
+}
+
+void mw_detector_scratch_free(const mw_detector *d, void *p, size_t size)
+{
+    if (p != NULL)
+        mw_alloc_free(d->alloc, MW_DOMAIN_NATIVE, p, size);
+}
+
+mw_status mw_detector_scratch_status(const mw_detector *d)
+{
+    return d->alloc->last_error != MW_OK ? d->alloc->last_error : MW_ENOMEM;
+}
+
+mw_status mw_detector_test(const mw_detector *d, const double *x, size_t n, double *out,
+                           char *err)
+{
+    if (d->type->test == NULL) {
+        snprintf(err, MW_DETECT_ERRLEN, "'%s' has no batch test", d->type->name);
+        return MW_EINVAL;
+    }
+    err[0] = '\0';
+    mw_status status = d->type->test(d, x, n, out, err);
+    if (status != MW_OK && err[0] == '\0')
+        snprintf(err, MW_DETECT_ERRLEN, "%s", mw_strerror(status));
+    return status;
 }
 
 void mw_detector_run(mw_detector *d, const double *x, const double *t, size_t n,

@@ -91,6 +91,16 @@ typedef struct mw_detector_type {
     /* Reads what save wrote into a detector fresh from init; on failure
      * sets r's error (mw_blob_fail) and returns non-zero. */
     int (*load)(mw_detector *d, mw_blob_reader *r);
+    /* Optional batch test: scores every value of x[0..n) against the
+     * whole sample at once (not the streaming scores of run), with the
+     * detector's parameters; the learned state is neither read nor
+     * changed. Non-finite values get NaN and are left out of the sample.
+     * Scratch memory comes from d->alloc (mw_detector_scratch) and is
+     * freed before returning. Returns MW_OK, or an error status (with a
+     * message in err for MW_EINVAL) and out untouched. NULL: the kind
+     * has none. */
+    mw_status (*test)(const mw_detector *d, const double *x, size_t n, double *out,
+                      char *err);
     /* Children of a composite detector (chain), else NULL. */
     size_t (*children)(const mw_detector *d, mw_detector *const **out);
 } mw_detector_type;
@@ -188,6 +198,13 @@ void mw_detector_free(mw_detector *d);
 void *mw_detector_alloc(mw_detector *d, size_t size);
 void mw_detector_dealloc(mw_detector *d, void *p, size_t size);
 
+/* Scratch for a batch test: from d's allocator, not charged to d->bytes
+ * (the detector does not keep it, and a test must not change d). NULL
+ * when the allocator refuses: mw_detector_scratch_status says why. */
+void *mw_detector_scratch(const mw_detector *d, size_t size);
+void mw_detector_scratch_free(const mw_detector *d, void *p, size_t size);
+mw_status mw_detector_scratch_status(const mw_detector *d);
+
 /* Learns x (skipped if not finite: returns NaN) and returns its score. */
 static inline double mw_detector_update(mw_detector *d, double x, double t)
 {
@@ -208,6 +225,13 @@ static inline double mw_detector_score(const mw_detector *d, double x, double t)
 /* out[i] = mw_detector_update(d, x[i], t ? t[i] : NaN) for i < n. */
 void mw_detector_run(mw_detector *d, const double *x, const double *t, size_t n,
                      double *out);
+
+/* The kind's batch test on x[0..n) (see mw_detector_type.test): out[i]
+ * the score of x[i] against the whole sample. Returns MW_OK; MW_EINVAL
+ * with "'<name>' has no batch test" in err when the kind has none, or
+ * the kind's error (err set for MW_EINVAL); out untouched on failure. */
+mw_status mw_detector_test(const mw_detector *d, const double *x, size_t n, double *out,
+                           char *err);
 
 /* Back to the state of a new detector with the same parameters. */
 void mw_detector_reset(mw_detector *d);

@@ -28,6 +28,9 @@
  * detector must not be scored from two threads at once, as for any
  * detector).
  *
+ * The batch test (d:test) runs the same test once on a whole series:
+ * every value scored against all the others (esd_test).
+ *
  * -0 is stored as +0 so that the sorted window is one sequence of bits
  * whatever the arrival order.
  */
@@ -151,6 +154,38 @@ static void esd_run(mw_detector *d, const double *x, const double *t, size_t n, 
         out[i] = x[i] - x[i] == 0.0 ? esd_step(e, x[i]) : NAN;
 }
 
+/* The batch test: the generalised ESD test once on all the finite values
+ * of x (n of them: at most max_anoms * n outliers), each scored as
+ * gesd.h says, so out[i] > 1 exactly when the test calls x[i] an
+ * outlier. Fewer than 4 finite values: no test (the last step needs a
+ * degree of freedom), every score 0. window and min_periods play no
+ * part. Cost O(n log n): one sort, one pass of the steps. */
+static mw_status esd_test(const mw_detector *d, const double *x, size_t n, double *out,
+                          char *err)
+{
+    (void)err;
+    size_t finite = 0;
+    for (size_t i = 0; i < n; i++)
+        finite += x[i] - x[i] == 0.0;
+    if (finite < 4) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = x[i] - x[i] == 0.0 ? 0.0 : NAN;
+        return MW_OK;
+    }
+    double *sorted = mw_detector_scratch(d, finite * sizeof(double));
+    if (sorted == NULL)
+        return mw_detector_scratch_status(d);
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (x[i] - x[i] == 0.0)
+            sorted[k++] = x[i] + 0.0;
+    mw_gesd_sort(sorted, finite);
+    mw_status status = mw_gesd_score_batch(d->alloc, d->params[P_ALPHA], sorted, finite,
+                                           mw_gesd_steps(finite, d->params[P_MAX_ANOMS]),
+                                           d->params[P_ROBUST] != 0.0, x, n, out);
+    mw_detector_scratch_free(d, sorted, finite * sizeof(double));
+    return status;
+}
+
 /* The window, oldest first. */
 static void esd_save(const mw_detector *d, mw_blob_writer *w)
 {
@@ -198,4 +233,5 @@ const mw_detector_type mw_detect_esd_type = {
     .run = esd_run,
     .save = esd_save,
     .load = esd_load,
+    .test = esd_test,
 };

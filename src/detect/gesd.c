@@ -8,6 +8,7 @@
 #include "detect/gesd.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,6 +221,141 @@ double mw_gesd_score(mw_gesd *g, const double *a, size_t n, double x, size_t ste
     double ratio = fabs(x - centre) / gesd_floor(scale, centre) / mw_gesd_critical(g, m);
     double cap = last < 1.0 ? last : 1.0;
     return ratio < cap ? ratio : cap;
+}
+
+/* ---- every value at once (a batch test) ------------------------------ */
+
+/* What the steps of one test leave for scoring any value of the sample:
+ * mw_gesd_score's loop run once, with every ratio worked out. */
+typedef struct gesd_pass {
+    size_t *removed_at;      /* [n]: the step that removed sorted[p], 0: none */
+    double *evidence;        /* [steps + 1]: evidence[j] = max(ratio_j, ...,
+                              * ratio of the last step taken) */
+    int stopped;             /* reached a run of equal values: the values
+                              * left score 0 */
+    double centre, scale, critical, cap; /* for the values left */
+} gesd_pass;
+
+/* The same arithmetic in the same order as mw_gesd_score, so that every
+ * ratio, and so every score, is the same double. */
+static void gesd_pass_run(mw_gesd *g, gesd_pass *p, const double *a, size_t n, size_t steps,
+                          int robust)
+{
+    size_t lo = 0, hi = n - 1, taken = 0;
+    double mean = 0.0, m2 = 0.0, last = 0.0;
+    for (size_t i = 0; i < n; i++)
+        p->removed_at[i] = 0;
+    if (!robust)
+        gesd_moments(a, lo, hi, &mean, &m2);
+    p->stopped = 0;
+    for (size_t i = 1; i <= steps; i++) {
+        size_t m = hi - lo + 1;
+        if (a[lo] == a[hi]) {
+            p->stopped = 1;
+            break;
+        }
+        size_t run_lo = lo, run_hi = hi;
+        double inv_left = 1.0 / (double)(m - 1);
+        double centre = robust ? gesd_median(a, lo, hi) : mean;
+        double dev_low = centre - a[lo], dev_high = a[hi] - centre;
+        double value, dev;
+        if (dev_high >= dev_low) {
+            p->removed_at[hi] = i;
+            value = a[hi--];
+            dev = dev_high;
+        } else {
+            p->removed_at[lo] = i;
+            value = a[lo++];
+            dev = dev_low;
+        }
+        double scale = robust ? gesd_mad_scale(a, run_lo, run_hi, centre)
+                              : sqrt(m2 / (double)(m - 1));
+        last = dev / gesd_floor(scale, centre) / mw_gesd_critical(g, m);
+        p->evidence[i] = last;
+        taken = i;
+        if (!robust) {
+            double new_mean = mean - (value - mean) * inv_left;
+            double new_m2 = m2 - (value - mean) * (value - new_mean);
+            if (new_m2 > GESD_M2_KEEP * m2) {
+                mean = new_mean;
+                m2 = new_m2;
+            } else {
+                gesd_moments(a, lo, hi, &mean, &m2);
+            }
+        }
+    }
+    for (size_t j = taken; j > 1; j--)
+        if (p->evidence[j] > p->evidence[j - 1])
+            p->evidence[j - 1] = p->evidence[j];
+    if (p->stopped)
+        return;
+    size_t m = hi - lo + 1;
+    p->centre = robust ? gesd_median(a, lo, hi) : mean;
+    double scale = robust ? gesd_mad_scale(a, lo, hi, p->centre) : sqrt(m2 / (double)(m - 1));
+    p->scale = gesd_floor(scale, p->centre);
+    p->critical = mw_gesd_critical(g, m);
+    p->cap = last < 1.0 ? last : 1.0;
+}
+
+/* The first i with a[i] > x (n when there is none). */
+static size_t gesd_upper_bound(const double *a, size_t n, double x)
+{
+    size_t first = 0, count = n;
+    while (count > 0) {
+        size_t half = count / 2;
+        if (!(x < a[first + half])) {
+            first += half + 1;
+            count -= half + 1;
+        } else {
+            count = half;
+        }
+    }
+    return first;
+}
+
+/* x's score after the pass. Steps remove equal values from the low end
+ * upwards or from the high end downwards, so the first step to remove a
+ * value equal to x removed the first or the last of x's equal run: the
+ * earlier of the two (both are removed when the whole run is). */
+static double gesd_pass_score(const gesd_pass *p, const double *a, size_t n, double x)
+{
+    size_t first = mw_gesd_lower_bound(a, n, x);
+    size_t end = gesd_upper_bound(a, n, x);
+    size_t step = 0;
+    if (first < end) {
+        size_t low = p->removed_at[first], high = p->removed_at[end - 1];
+        step = low == 0 ? high : high == 0 || low < high ? low : high;
+    }
+    if (step > 0)
+        return p->evidence[step];
+    if (p->stopped)
+        return 0.0;
+    double ratio = fabs(x - p->centre) / p->scale / p->critical;
+    return ratio < p->cap ? ratio : p->cap;
+}
+
+mw_status mw_gesd_score_batch(mw_alloc *alloc, double alpha, const double *sorted, size_t n,
+                              size_t steps, int robust, const double *x, size_t count,
+                              double *out)
+{
+    /* One block: the critical values, the evidence, then the positions'
+     * steps (doubles first keeps every part aligned). */
+    size_t doubles = (n + 1) + (steps + 1);
+    if (n < 4 || steps > n - 3 || n > SIZE_MAX / 2 / (sizeof(double) + sizeof(size_t)))
+        return MW_EINVAL;
+    size_t bytes = doubles * sizeof(double) + n * sizeof(size_t);
+    double *block = mw_alloc_malloc(alloc, MW_DOMAIN_NATIVE, bytes);
+    if (block == NULL)
+        return alloc->last_error != MW_OK ? alloc->last_error : MW_ENOMEM;
+    mw_gesd g = {.alpha = alpha, .cap = n, .critical = block};
+    for (size_t m = 0; m <= n; m++)
+        g.critical[m] = NAN;
+    gesd_pass pass = {.evidence = block + n + 1, .removed_at = (size_t *)(block + doubles)};
+    gesd_pass_run(&g, &pass, sorted, n, steps, robust);
+    for (size_t i = 0; i < count; i++)
+        out[i] = x[i] - x[i] == 0.0 ? gesd_pass_score(&pass, sorted, n, x[i]) : NAN;
+    mw_alloc_free(alloc, MW_DOMAIN_NATIVE, block, bytes);
+    return MW_OK;
 }
 
 /* ---- sorted arrays ---------------------------------------------------- */

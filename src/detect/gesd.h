@@ -83,6 +83,21 @@ size_t mw_gesd_steps(size_t n, double max_anoms);
 double mw_gesd_score(mw_gesd *g, const double *sorted, size_t n, double x, size_t steps,
                      int robust);
 
+/* Scores every value of x[0..count) at once against the sample (a batch
+ * test): out[i] = mw_gesd_score(g, sorted, n, x[i], steps, robust), the
+ * same numbers bit for bit, for x[i] one of the n >= 4 values of the
+ * ascending `sorted` (any finite x[i] scores as a value the test never
+ * reaches); a non-finite x[i] gives NaN. The removal order does not
+ * depend on the value scored, so the steps run once, recording which
+ * step removes each position and the suffix maxima of the ratios: O(n +
+ * k log n) then O(log n) a value, where a score each would cost O(k)
+ * (plus O(n) classic) a value. The critical values and the records are
+ * scratch from alloc (not charged to any detector), freed before
+ * returning. Returns MW_OK, or the allocator's error with out untouched. */
+mw_status mw_gesd_score_batch(mw_alloc *alloc, double alpha, const double *sorted, size_t n,
+                              size_t steps, int robust, const double *x, size_t count,
+                              double *out);
+
 /* ---- sorted arrays ---------------------------------------------------- */
 
 /* The first i with a[i] >= x (n when there is none). */

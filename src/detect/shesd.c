@@ -28,6 +28,10 @@
  * (NaN) value does not advance the phase, so gaps should be filled
  * beforehand when the season is tied to the clock.
  *
+ * The batch test (d:test) runs the same decomposition and test once on a
+ * whole series (shesd_test): phases by position, each phase's median
+ * over the series.
+ *
  * State: the window in arrival order (a ring), each phase's values
  * sorted, and all residuals sorted (the sample of the test). A new value
  * changes one phase (two when the window is not a multiple of the period:
@@ -300,6 +304,60 @@ static void shesd_run(mw_detector *d, const double *x, const double *t, size_t n
         out[i] = x[i] - x[i] == 0.0 ? shesd_step(s, x[i] + 0.0, 1) : NAN;
 }
 
+/* The batch test: S-H-ESD once on the whole series. Phase of x[i]: i
+ * modulo period, its position (a non-finite value keeps its place, so
+ * the season stays aligned across a gap; unlike the stream, where a
+ * skipped value does not advance the phase). Residual: x[i] minus the
+ * median of the finite values of its phase over the whole series, as
+ * shesd_step does over its window; then the robust generalised ESD
+ * test on all the residuals, each scored as gesd.h says. Fewer than 4
+ * finite values: every score 0. Cost O(n log n). */
+static mw_status shesd_test(const mw_detector *d, const double *x, size_t n, double *out,
+                            char *err)
+{
+    size_t period = (size_t)d->params[P_PERIOD];
+    if (n < 2 * period) {
+        snprintf(err, MW_DETECT_ERRLEN,
+                 "the series (%zu values) must hold at least 2 periods (%zu values)", n,
+                 2 * period);
+        return MW_EINVAL;
+    }
+    size_t finite = 0;
+    for (size_t i = 0; i < n; i++)
+        finite += x[i] - x[i] == 0.0;
+    if (finite < 4) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = x[i] - x[i] == 0.0 ? 0.0 : NAN;
+        return MW_OK;
+    }
+    /* One block: each phase's values (grouped, then sorted), the sorted
+     * residuals, each position's residual, the phases' medians. */
+    size_t bytes = (2 * finite + n + period) * sizeof(double);
+    double *block = mw_detector_scratch(d, bytes);
+    if (block == NULL)
+        return mw_detector_scratch_status(d);
+    double *grouped = block, *sorted = block + finite, *resid = sorted + finite;
+    double *median = resid + n;
+    size_t used = 0;
+    for (size_t q = 0; q < period; q++) {
+        size_t from = used;
+        for (size_t i = q; i < n; i += period)
+            if (x[i] - x[i] == 0.0)
+                grouped[used++] = x[i] + 0.0;
+        mw_gesd_sort(grouped + from, used - from);
+        median[q] = used > from ? shesd_median(grouped + from, used - from) : NAN;
+        shesd_residuals(grouped + from, used - from, sorted + from);
+    }
+    mw_gesd_sort(sorted, finite);
+    for (size_t i = 0; i < n; i++)
+        resid[i] = x[i] - x[i] == 0.0 ? (x[i] + 0.0) - median[i % period] : NAN;
+    mw_status status = mw_gesd_score_batch(d->alloc, d->params[P_ALPHA], sorted, finite,
+                                           mw_gesd_steps(finite, d->params[P_MAX_ANOMS]), 1,
+                                           resid, n, out);
+    mw_detector_scratch_free(d, block, bytes);
+    return status;
+}
+
 /* The phase of the next value, then the window oldest first. */
 static void shesd_save(const mw_detector *d, mw_blob_writer *w)
 {
@@ -365,4 +423,5 @@ const mw_detector_type mw_detect_shesd_type = {
     .run = shesd_run,
     .save = shesd_save,
     .load = shesd_load,
+    .test = shesd_test,
 };

@@ -429,29 +429,38 @@ static void run_resolve(lua_State *L, run_input *in)
         in->tcol = mw_series_values(f->cols[tcol]);
 }
 
+/* Resolves the input of d:run or d:test (series or frame at 2, column at
+ * 3) into in and pushes the new series of its length that receives the
+ * scores, with the input's timestamps; returns it. The input is resolved
+ * again after the series is made (a collection may have run). */
+static mw_series *run_push_output(lua_State *L, run_input *in)
+{
+    mw_lua_state *st = mw_lua_upstate(L);
+    lua_settop(L, 3);
+    run_resolve(L, in);
+    int with_stamps = in->stamps != NULL || (in->tcol != NULL && run_stamps_ok(in->tcol, in->n));
+    mw_series *out = mw_lua_push_new_series(L, st, in->n, with_stamps, 0);
+    run_resolve(L, in);
+    if (in->n != out->len)
+        luaL_error(L, "the input changed length while its scores were made");
+    if (with_stamps && in->stamps != NULL) {
+        memcpy(mw_series_stamps(out), in->stamps, in->n * sizeof(int64_t));
+    } else if (with_stamps) {
+        int64_t *stamps = mw_series_stamps(out);
+        for (size_t i = 0; i < in->n; i++)
+            stamps[i] = (int64_t)in->tcol[i];
+    }
+    return out;
+}
+
 /* d:run(series or frame [, column]): a series of the scores, the numbers
  * update would give value by value, with the input's timestamps. */
 static int detector_run(lua_State *L)
 {
-    mw_lua_state *st = mw_lua_upstate(L);
     mw_lua_check_detector(L, 1);
-    lua_settop(L, 3);
     run_input in;
-    run_resolve(L, &in);
-    int with_stamps = in.stamps != NULL || (in.tcol != NULL && run_stamps_ok(in.tcol, in.n));
-    mw_series *out = mw_lua_push_new_series(L, st, in.n, with_stamps, 0);
+    double *y = mw_series_values(run_push_output(L, &in));
     mw_detector *d = mw_lua_check_detector(L, 1);
-    run_resolve(L, &in);
-    if (in.n != out->len)
-        return luaL_error(L, "the input changed length during the run");
-    double *y = mw_series_values(out);
-    if (with_stamps && in.stamps != NULL) {
-        memcpy(mw_series_stamps(out), in.stamps, in.n * sizeof(int64_t));
-    } else if (with_stamps) {
-        int64_t *stamps = mw_series_stamps(out);
-        for (size_t i = 0; i < in.n; i++)
-            stamps[i] = (int64_t)in.tcol[i];
-    }
     if (in.stamps == NULL) {
         mw_detector_run(d, in.x, in.tcol, in.n, y);
         return 1;
@@ -464,6 +473,35 @@ static int detector_run(lua_State *L)
         mw_detector_run(d, in.x + i, t, m, y + i);
     }
     return 1;
+}
+
+/* d:test(series or frame [, column]): the kind's batch test on the whole
+ * input (a series of the scores, with the input's timestamps) and the
+ * list of the 1-based positions it calls outliers (score > 1), in order.
+ * The detector's state is not used. */
+static int detector_batch_test(lua_State *L)
+{
+    mw_detector *d = mw_lua_check_detector(L, 1);
+    if (d->type->test == NULL)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "%s has no batch test", d->type->name));
+    run_input in;
+    mw_series *out = run_push_output(L, &in);
+    double *y = mw_series_values(out);
+    char err[MW_DETECT_ERRLEN];
+    mw_status status = mw_detector_test(mw_lua_check_detector(L, 1), in.x, in.n, y, err);
+    if (status == MW_EINVAL)
+        return luaL_argerror(L, 2, err);
+    if (status != MW_OK)
+        return mw_lua_status_error(L, status);
+    lua_newtable(L);
+    lua_Integer found = 0;
+    for (size_t i = 0; i < out->len; i++) {
+        if (y[i] > 1.0) {
+            lua_pushinteger(L, (lua_Integer)i + 1);
+            lua_rawseti(L, -2, ++found);
+        }
+    }
+    return 2;
 }
 
 /* ---- saving, loading, copying, chaining ---------------------------- */
@@ -687,6 +725,7 @@ static void detect_register_class(lua_State *L, mw_lua_state *st)
         {"update", detector_update},
         {"score", detector_score},
         {"run", detector_run},
+        {"test", detector_batch_test},
         {"reset", detector_reset},
         {"save", detector_save},
         {"clone", detector_clone},

@@ -8,6 +8,9 @@
 -- mw.synth data, and for the detector contract: update loop == run, score
 -- == update without a trace, save/load mid-stream, NaN skipped, constant
 -- input, a window longer than the data, parameter errors, corrupt state.
+-- The batch test of esd and shesd (d:test on a whole series) against the
+-- same naive tests run once on the whole series, Rosner's example, and
+-- the streaming scores on the same sample.
 local t = require "helper"
 
 local NAN = 0 / 0
@@ -32,6 +35,7 @@ local function same(a, b, what)
 end
 
 local function close(got, want, rtol, what)
+  if got ~= got and want ~= want then return end -- NaN where NaN is expected
   local err = math.abs(got - want) / math.max(math.abs(want), 1e-300)
   if not (err <= rtol or got == want) then
     error(string.format("%s: got %.17g, want %.17g (relative error %g)", what, got, want, err), 2)
@@ -863,6 +867,288 @@ do
   t.eq(hw_period(found), 3, "period 3 found")
   t.eq(mw.detect.load(s):save(), s, "a found period loads")
   t.raises("period out of range", mw.detect.load, forge(s, at + 1, string.pack("<i8", 11)))
+end
+
+--=============================================================================
+-- the batch test: esd and shesd on a whole series (d:test)
+--=============================================================================
+
+-- The naive S-H-ESD on a whole series: phase = position modulo the period
+-- (a NaN keeps its place and is left out), residual = value minus its
+-- phase's median over the series, the robust naive test on all residuals.
+local function shesd_batch_reference(xs, p)
+  local by_phase = {}
+  for i, x in ipairs(xs) do
+    if x == x then
+      local q = (i - 1) % p.period
+      by_phase[q] = by_phase[q] or {}
+      table.insert(by_phase[q], x)
+    end
+  end
+  local med = {}
+  for q, values in pairs(by_phase) do med[q] = median_of(values) end
+  local resid = {}
+  for i, x in ipairs(xs) do
+    if x == x then resid[#resid + 1] = x - med[(i - 1) % p.period] end
+  end
+  local k = esd_steps(#resid, p.max_anoms)
+  local out = {}
+  for i, x in ipairs(xs) do
+    out[i] = x == x and esd_score_naive(resid, x - med[(i - 1) % p.period], k, true,
+                                        LAMBDA[p.alpha]) or NAN
+  end
+  return out
+end
+
+-- The naive generalised ESD on a whole series (NaN left out).
+local function esd_batch_reference(xs, p)
+  local finite = {}
+  for _, x in ipairs(xs) do if x == x then finite[#finite + 1] = x end end
+  local k = esd_steps(#finite, p.max_anoms)
+  local out = {}
+  for i, x in ipairs(xs) do
+    out[i] = x == x and esd_score_naive(finite, x, k, p.robust, LAMBDA[p.alpha]) or NAN
+  end
+  return out
+end
+
+-- Rosner's 54 values (above) tested as a whole: NIST's three outliers,
+-- and every score the streaming test's on a window of exactly these 54
+-- values (the same sample, the same numbers: ==).
+do
+  local y = {-0.25, 0.68, 0.94, 1.15, 1.20, 1.26, 1.26, 1.34, 1.38, 1.43, 1.49, 1.49, 1.55,
+    1.56, 1.58, 1.65, 1.69, 1.70, 1.76, 1.77, 1.81, 1.91, 1.94, 1.96, 1.99, 2.06, 2.09, 2.10,
+    2.14, 2.15, 2.23, 2.24, 2.26, 2.35, 2.37, 2.40, 2.47, 2.54, 2.62, 2.64, 2.90, 2.92, 2.92,
+    2.93, 3.21, 3.26, 3.30, 3.59, 3.68, 4.30, 4.64, 5.34, 5.42, 6.01}
+  local params = {window = 54, robust = false, max_anoms = 10.5 / 54, min_periods = 54}
+  t.eq(esd_steps(54, params.max_anoms), 10, "Rosner: k = 10")
+  local d = mw.detect.esd(params)
+  local scores, outliers = d:test(mw.series(y))
+  t.eq(#scores, 54, "one score a value")
+  t.eq(table.concat(outliers, ","), "52,53,54", "Rosner: NIST's three outliers, 5.34 5.42 6.01")
+  close(scores[54], 3.179424 / 3.143890, 1e-6, "Rosner: 6.01 at R_3 / lambda_3")
+  for j = 1, #y do
+    local w = mw.detect.esd(params)
+    for i = 1, #y do if i ~= j then w:update(y[i]) end end
+    t.eq(scores[j], w:update(y[j]), "Rosner: batch == streaming on the 54, value " .. y[j])
+  end
+  -- The order of the values does not matter to a test of the whole sample.
+  local shuffled, back = {}, {}
+  for i = 1, 54 do shuffled[i] = y[(i * 17) % 54 + 1]; back[i] = (i * 17) % 54 + 1 end
+  local again = d:test(mw.series(shuffled))
+  for i = 1, 54 do t.eq(again[i], scores[back[i]], "Rosner shuffled " .. i) end
+  all_close(to_table(scores), esd_batch_reference(y, {robust = false, max_anoms = 10.5 / 54,
+                                                      alpha = 0.05}), 1e-8, "Rosner vs naive")
+end
+
+-- Against the naive test on whole series (the critical values above
+-- cover samples of up to 64 values): noise with spikes, quantised values
+-- (ties), robust and classic, two levels, with NaN in the series.
+do
+  for seed = 1, 4 do
+    local s = mw.synth{n = 64, noise = 1, seed = 30 + seed, anomalies = {
+      {kind = "spike", at = 10 + seed, size = 5}, {kind = "spike", at = 40, size = -7},
+      {kind = "spike", at = 41, size = 4}}}
+    local xs = to_table(s)
+    if seed % 2 == 0 then
+      for i = 1, #xs do xs[i] = math.floor(xs[i] * 2) / 2 end
+    end
+    for _, p in ipairs{
+      {robust = true, max_anoms = 0.1, alpha = 0.05},
+      {robust = false, max_anoms = 0.2, alpha = 0.05},
+      {robust = true, max_anoms = 0.5, alpha = 0.01},
+      {robust = false, max_anoms = 0.05, alpha = 0.01},
+    } do
+      local what = string.format("esd test vs naive (seed %d, robust %s, k %d)", seed, p.robust,
+                                 esd_steps(64, p.max_anoms))
+      local got, found = mw.detect.esd(p):test(mw.series(xs))
+      local want = esd_batch_reference(xs, p)
+      all_close(to_table(got), want, 1e-8, what)
+      local listed = {}
+      for i = 1, #want do if want[i] > 1 + 1e-8 then listed[#listed + 1] = i end end
+      t.eq(table.concat(found, ","), table.concat(listed, ","), what .. ": outliers listed")
+      if p.robust and p.max_anoms == 0.1 then
+        assert(#found >= 2, what .. ": the large spikes are outliers")
+      end
+    end
+  end
+end
+
+-- S-H-ESD against the naive one on whole series of 60 and 64 values.
+do
+  for seed = 1, 3 do
+    local s = mw.synth{n = 60, period = 6, amplitude = 3, noise = 0.4, seed = 40 + seed,
+                       anomalies = {{kind = "spike", at = 20 + seed, size = 6},
+                                    {kind = "spike", at = 47, size = -5}}}
+    local xs = to_table(s)
+    for i = 1, #xs do xs[i] = math.floor(xs[i] * 8) / 8 end
+    for _, p in ipairs{
+      {period = 6, max_anoms = 0.1, alpha = 0.05},
+      {period = 6, max_anoms = 0.3, alpha = 0.01},
+      {period = 30, max_anoms = 0.1, alpha = 0.05},
+    } do
+      local got, found = mw.detect.shesd(p):test(mw.series(xs))
+      all_close(to_table(got), shesd_batch_reference(xs, p), 1e-8,
+                string.format("shesd test vs naive (seed %d, period %d)", seed, p.period))
+      if p.period == 6 and p.alpha == 0.05 then
+        local hit = {}
+        for _, i in ipairs(found) do hit[i] = true end
+        assert(hit[20 + seed] and hit[47], "shesd test: both spikes found, seed " .. seed)
+      end
+    end
+  end
+  local xs = to_table(mw.synth{n = 64, period = 4, noise = 0.3, seed = 50, anomalies = 3})
+  xs[9], xs[30] = NAN, NAN
+  local got = mw.detect.shesd{period = 4}:test(mw.series(xs))
+  all_close(to_table(got), shesd_batch_reference(xs, {period = 4, max_anoms = 0.1, alpha = 0.05}),
+            1e-8, "shesd test vs naive, NaN holding their places")
+end
+
+-- NaN: NaN out, and the other scores those of the series without them
+-- (bit for bit). For shesd, a whole period of NaN is taken out, so that
+-- the phases of the other values stay the same.
+do
+  local s = mw.synth{n = 3000, noise = 1, seed = 60, anomalies = 12}
+  local xs = to_table(s)
+  local holed, kept_at = {}, {}
+  for i, x in ipairs(xs) do
+    if i % 97 == 3 then holed[#holed + 1] = NAN end
+    if i % 501 == 7 then holed[#holed + 1] = math.huge end
+    holed[#holed + 1] = x
+    kept_at[#holed] = i
+  end
+  for _, robust in ipairs{true, false} do
+    local d = mw.detect.esd{robust = robust}
+    local clean = d:test(s)
+    local with_holes = d:test(mw.series(holed))
+    for i = 1, #holed do
+      if kept_at[i] then
+        t.eq(with_holes[i], clean[kept_at[i]], "esd test: NaN left out of the sample, at " .. i)
+      else
+        assert(with_holes[i] ~= with_holes[i], "esd test: NaN in, NaN out")
+      end
+    end
+  end
+  local seasonal = to_table(mw.synth{n = 2400, period = 24, noise = 0.3, seed = 61, anomalies = 10})
+  local gap, at = {}, {}
+  for i, x in ipairs(seasonal) do
+    if i == 24 * 40 + 1 then
+      for _ = 1, 24 do gap[#gap + 1] = 0 / 0 end
+    end
+    gap[#gap + 1] = x
+    at[#gap] = i
+  end
+  local d = mw.detect.shesd{period = 24}
+  local clean = d:test(mw.series(seasonal))
+  local holed_scores = d:test(mw.series(gap))
+  for i = 1, #gap do
+    if at[i] then
+      t.eq(holed_scores[i], clean[at[i]], "shesd test: a period of NaN left out, at " .. i)
+    else
+      assert(holed_scores[i] ~= holed_scores[i], "shesd test: NaN in, NaN out")
+    end
+  end
+end
+
+-- The state is neither read nor changed: count, saved state and the
+-- following scores are those of a detector that never ran a test.
+do
+  local xs = to_table(mw.synth{n = 1500, period = 24, noise = 0.3, seed = 70, anomalies = 8})
+  local first = mw.series(table.move(xs, 1, 700, 1, {}))
+  local rest = mw.series(table.move(xs, 701, 1500, 1, {}))
+  for _, make in ipairs{
+    function() return mw.detect.esd{window = 200} end,
+    function() return mw.detect.esd{window = 100, robust = false} end,
+    function() return mw.detect.shesd{period = 24} end,
+  } do
+    local d, fresh = make(), make()
+    d:run(first)
+    fresh:run(first)
+    local count, saved, bytes = d:count(), d:save(), d:bytes()
+    local a = d:test(rest)
+    t.eq(d:count(), count, d.name .. " test: count unchanged")
+    t.eq(d:save(), saved, d.name .. " test: state unchanged")
+    t.eq(d:bytes(), bytes, d.name .. " test: memory unchanged")
+    same(to_table(d:run(rest)), to_table(fresh:run(rest)), d.name .. " test: run afterwards")
+    -- and the state does not enter the test: a fresh detector gives the same
+    same(to_table(make():test(rest)), to_table(a), d.name .. " test: independent of the state")
+  end
+end
+
+-- Detection: S-H-ESD on seasonal series of 8000 values (period 24,
+-- amplitude 5 noise deviations) with 20 spikes of +-7 noise deviations a
+-- series: the fraction of spikes the test calls outliers, and of other
+-- values it calls outliers. Measured over 5 series: 1.00 found, 0 false
+-- (of 39900); the plain esd test on the same series finds none. A test at
+-- level 0.05 on 8000 values wants about 4.5 deviations after the noise:
+-- spikes of 6 deviations measure 0.93 found, of 5, 0.71 (no false ones).
+do
+  local found, spikes, false_alarms, others, plain = 0, 0, 0, 0, 0
+  for seed = 1, 5 do
+    local c = spiky(8000, 24, 0.2, 7, seed, 0)
+    local is_spike = {}
+    for _, a in ipairs(c.anomalies) do is_spike[a.at] = true end
+    local _, listed = mw.detect.shesd{period = 24}:test(c.series)
+    local hit = {}
+    for _, i in ipairs(listed) do
+      hit[i] = true
+      if not is_spike[i] then false_alarms = false_alarms + 1 end
+    end
+    for _, a in ipairs(c.anomalies) do
+      spikes = spikes + 1
+      if hit[a.at] then found = found + 1 end
+    end
+    others = others + #c.series - #c.anomalies
+    local _, raw = mw.detect.esd{}:test(c.series)
+    for _, i in ipairs(raw) do if is_spike[i] then plain = plain + 1 end end
+  end
+  local rate, false_rate = found / spikes, false_alarms / others
+  print(string.format("shesd test: %.2f of the spikes found, %.5f of other values flagged, " ..
+                      "plain esd test %.2f", rate, false_rate, plain / spikes))
+  assert(rate >= 0.95, "shesd test detection rate " .. rate)
+  assert(false_rate <= 0.001, "shesd test false alarms " .. false_rate)
+  assert(plain / spikes < rate - 0.5, "esd without the seasonal step does worse")
+end
+
+-- Frames and timestamps as d:run; small and degenerate series; errors.
+do
+  local stamped = mw.synth{n = 200, start = 1700000000000, step = 60000, seed = 80}
+  local scores = mw.detect.esd{}:test(stamped)
+  t.eq(scores:time(200), stamped:time(200), "test keeps the input's timestamps")
+  local f = mw.frame{timestamp = mw.series.range(0, 199) * 1000, value = stamped, other = stamped * 2}
+  local by_frame = mw.detect.esd{}:test(f, "value")
+  same(to_table(by_frame), to_table(scores), "test on a frame's column")
+  t.eq(by_frame:time(200), 199000, "a frame's timestamp column becomes timestamps")
+  t.raises("no column 'c'", function() mw.detect.esd{}:test(f, "c") end)
+  t.raises("series or frame expected", function() mw.detect.esd{}:test({1, 2, 3}) end)
+
+  local tiny, none = mw.detect.esd{}:test(mw.series{1, 100, NAN, 2})
+  t.eq(tiny[1], 0, "fewer than 4 finite values: 0")
+  t.eq(tiny[2], 0, "fewer than 4 finite values: 0 (even a far one)")
+  assert(tiny[3] ~= tiny[3], "NaN among few values")
+  t.eq(#none, 0, "no outlier listed")
+  local empty, listed = mw.detect.esd{}:test(mw.series{})
+  t.eq(#empty, 0, "an empty series")
+  t.eq(#listed, 0, "an empty series has no outliers")
+  local flat = mw.detect.esd{}:test(mw.series.full(100, 5))
+  all_finite(flat, "esd test constant")
+  t.eq(flat:max(), 0, "esd test: a constant series scores 0")
+  local spiked = mw.series.full(100, 5)
+  spiked[30] = 6
+  local _, one = mw.detect.esd{}:test(spiked)
+  t.eq(table.concat(one, ","), "30", "a spike in a constant series")
+  local big = mw.synth{n = 500, level = 1e9, noise = 1e-3, seed = 2}
+  all_finite(mw.detect.esd{robust = false}:test(big), "esd test at 1e9")
+  all_finite(mw.detect.shesd{period = 10}:test(mw.series.full(100, -3)), "shesd test constant")
+
+  local z = mw.detect.zscore{}
+  t.raises("zscore has no batch test", function() z:test(stamped) end)
+  t.raises("bad argument #1 to 'test' (zscore has no batch test)", function() z.test(z, stamped) end)
+  t.raises("has no batch test", function() mw.thresh.constant{}:test(stamped) end)
+  local sh = mw.detect.shesd{period = 24}
+  t.raises("the series (47 values) must hold at least 2 periods (48 values)",
+           function() sh:test(stamped:slice(1, 47)) end)
+  t.eq(#sh:test(stamped:slice(1, 48)), 48, "two periods are enough")
 end
 
 print("detect_seasonal: ok")

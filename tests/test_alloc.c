@@ -54,10 +54,13 @@ static void test_budget_refuses_growth_only(void **state)
     assert_int_equal(mw_alloc_set_budget(&a, 1000), MW_OK);
     assert_null(mw_alloc_malloc(&a, MW_DOMAIN_NATIVE, 401));
     assert_int_equal(a.last_error, MW_EBUDGET);
+    assert_int_equal(a.last_refused, 401);
     assert_int_equal(a.n_failed, 1);
     assert_int_equal(a.current, 600);
-    /* A failed realloc leaves the block and the figures as they were. */
+    /* A failed realloc leaves the block and the figures as they were; the
+     * request refused is the growth. */
     assert_null(mw_alloc_realloc(&a, MW_DOMAIN_NATIVE, p, 600, 1001));
+    assert_int_equal(a.last_refused, 401);
     assert_int_equal(a.current, 600);
     void *q = mw_alloc_malloc(&a, MW_DOMAIN_NATIVE, 400);
     assert_non_null(q);
@@ -69,6 +72,9 @@ static void test_budget_refuses_growth_only(void **state)
     mw_alloc_free(&a, MW_DOMAIN_NATIVE, p, 100);
     mw_alloc_free(&a, MW_DOMAIN_NATIVE, q, 400);
     assert_int_equal(a.current, 0);
+    assert_int_equal(a.n_frees, 2);
+    mw_alloc_free(&a, MW_DOMAIN_NATIVE, NULL, 0);   /* nothing: not counted */
+    assert_int_equal(a.n_frees, 2);
 }
 
 static void test_fail_nth(void **state)

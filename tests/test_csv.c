@@ -1019,6 +1019,34 @@ static void check_number(const char *s, double expected)
     assert_memory_equal(&got, &expected, sizeof got);
 }
 
+/* Sizes for --max-mem and mw.mem.limit: units are powers of 1024. */
+static void test_parse_size(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        size_t bytes;
+    } good[] = {
+        {"4096", 4096}, {"4096B", 4096}, {"1k", 1024}, {"1K", 1024}, {"2KB", 2048},
+        {"3KiB", 3072}, {"256M", 268435456}, {" 256 MiB ", 268435456},
+        {"1.5G", 1610612736}, {"1gib", 1073741824}, {"1T", 1099511627776u},
+        {"1e3", 1000}, {"0.5K", 512}, {"0", 0},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        size_t out = 1;
+        assert_int_equal(mw_parse_size(good[i].text, strlen(good[i].text), &out),
+                         MW_PARSE_OK);
+        assert_true(out == good[i].bytes);
+    }
+    static const char *const bad[] = {"", "M", "12Q", "-1M", "1MM", "nan", "1e300T",
+                                      "NA", "12 3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t out = 7;
+        assert_int_equal(mw_parse_size(bad[i], strlen(bad[i]), &out), MW_PARSE_INVALID);
+        assert_int_equal(out, 7);
+    }
+}
+
 static void test_parse_number_valid(void **state)
 {
     (void)state;
@@ -1440,6 +1468,7 @@ int main(int argc, char **argv)
                                                  fixture_teardown, &nab_dir),
     };
     const struct CMUnitTest parse_tests[] = {
+        cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_parse_number_valid),
         cmocka_unit_test(test_parse_number_random),
         cmocka_unit_test(test_parse_number_locale),

@@ -51,6 +51,8 @@
 #endif
 
 #include "core/alloc.h"
+#include "iter/parse.h"
+#include "lua/state.h"
 #include "moonwatch.h"
 
 /* Name used in messages when the system gives no argv[0]. */
@@ -75,7 +77,8 @@ enum {
     CLI_HAS_I = 2,     /* -i */
     CLI_HAS_V = 4,     /* -v, also implied by -i */
     CLI_HAS_E = 8,     /* -e */
-    CLI_HAS_NOENV = 16 /* -E */
+    CLI_HAS_NOENV = 16, /* -E */
+    CLI_HAS_HELP = 32   /* --help */
 };
 
 /* What cli_pmain needs from main, passed as a light userdata so that no
@@ -87,6 +90,8 @@ typedef struct cli_ctx {
      * runs, where lua.c prints messages bare. Borrowed from argv. */
     const char *progname;
     int succeeded; /* set by cli_pmain when everything ran without error */
+    mw_alloc *alloc;      /* the runtime's allocator (Lua's and native) */
+    const char *max_mem;  /* --max-mem's value, or NULL */
 } cli_ctx;
 
 /*
@@ -191,8 +196,19 @@ static int cli_report(lua_State *L, const cli_ctx *ctx, int status)
 {
     if (status != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
+        char with_budget[256];
         if (msg == NULL) /* only an error raised outside cli_docall */
             msg = "(error message not a string)";
+        /* Lua's own allocation failures carry its fixed message; under a
+         * budget, say which limit refused what. */
+        if (status == LUA_ERRMEM && ctx->alloc != NULL && ctx->alloc->budget != 0 &&
+            ctx->alloc->last_error == MW_EBUDGET) {
+            char detail[96];
+            mw_lua_budget_detail(ctx->alloc, detail, sizeof detail);
+            snprintf(with_budget, sizeof with_budget, "%s (memory limit exceeded: %s)", msg,
+                     detail);
+            msg = with_budget;
+        }
         cli_message(ctx->progname, msg);
         lua_pop(L, 1);
     }
@@ -552,7 +568,7 @@ static void cli_print_version(void)
 
 static void cli_print_usage(const char *progname, const char *badoption)
 {
-    if (badoption[1] == 'e' || badoption[1] == 'l')
+    if (badoption[1] == 'e' || badoption[1] == 'l' || strcmp(badoption, "--max-mem") == 0)
         fprintf(stderr, "%s: '%s' needs argument\n", progname, badoption);
     else
         fprintf(stderr, "%s: unrecognized option '%s'\n", progname, badoption);
@@ -572,6 +588,75 @@ static void cli_print_usage(const char *progname, const char *badoption)
     fflush(stderr);
 }
 
+/* --help: lua's usage with moonwatch's own options, on stdout. */
+static void cli_print_help(const char *progname)
+{
+    printf("usage: %s [options] [script [args]]\n"
+           "Available options are:\n"
+           "  -e stat         execute string 'stat'\n"
+           "  -i              enter interactive mode after executing 'script'\n"
+           "  -l mod          require library 'mod' into global 'mod'\n"
+           "  -l g=mod        require library 'mod' into global 'g'\n"
+           "  -v              show version information\n"
+           "  -E              ignore environment variables\n"
+           "  -W              turn warnings on\n"
+           "  --max-mem size  one memory budget for the Lua and native heaps,\n"
+           "                  in bytes or with K, M, G (e.g. 256M)\n"
+           "  --help          show this help\n"
+           "  --              stop handling options\n"
+           "  -               stop handling options and execute stdin\n",
+           progname);
+    fflush(stdout);
+}
+
+/* Applies --max-mem once the libraries are open (their bytes count too).
+ * Returns 0 after reporting a bad size or one below what is in use. */
+static int cli_set_max_mem(const cli_ctx *ctx)
+{
+    size_t budget;
+    char message[160];
+    if (mw_parse_size(ctx->max_mem, strlen(ctx->max_mem), &budget) != MW_PARSE_OK ||
+        budget == 0) {
+        snprintf(message, sizeof message,
+                 "--max-mem: '%.40s' is not a size (bytes, or a number with K, M, G or T)",
+                 ctx->max_mem);
+        cli_message(ctx->progname, message);
+        return 0;
+    }
+    if (mw_alloc_set_budget(ctx->alloc, budget) != MW_OK) {
+        char limit[32], used[32];
+        mw_lua_format_bytes(limit, sizeof limit, budget);
+        mw_lua_format_bytes(used, sizeof used, ctx->alloc->current);
+        snprintf(message, sizeof message,
+                 "--max-mem: %s is below the %s the runtime already uses", limit, used);
+        cli_message(ctx->progname, message);
+        return 0;
+    }
+    return 1;
+}
+
+/* moonwatch's own long options (lua has none): "--max-mem SIZE" or
+ * "--max-mem=SIZE", and "--help". opt[0] is the option. Returns the number
+ * of words it takes beyond the first (0 or 1), 2 for --help, or -1 for an
+ * unknown option or a missing value (then the usage, as lua prints it). */
+static int cli_long_option(char **opt, cli_ctx *ctx)
+{
+    static const char max_mem[] = "--max-mem";
+    if (strcmp(opt[0], "--help") == 0)
+        return 2;
+    if (strncmp(opt[0], max_mem, sizeof max_mem - 1) != 0)
+        return -1;
+    const char *rest = opt[0] + sizeof max_mem - 1;
+    if (*rest == '=') {
+        ctx->max_mem = rest + 1;
+        return 0;
+    }
+    if (*rest != '\0' || opt[1] == NULL)
+        return -1;
+    ctx->max_mem = opt[1];
+    return 1;
+}
+
 /*
  * Scans the options, before any Lua code runs, since -v and -E act before
  * the libraries open. Returns a mask of CLI_HAS_* bits, or CLI_HAS_ERROR
@@ -579,7 +664,7 @@ static void cli_print_usage(const char *progname, const char *badoption)
  * index of the script, 0 if there is none, or -1 if argv is empty (not
  * even a program name).
  */
-static int cli_collect_args(char **argv, int *first)
+static int cli_collect_args(char **argv, int *first, cli_ctx *ctx)
 {
     int args = 0;
     int i;
@@ -594,8 +679,15 @@ static int cli_collect_args(char **argv, int *first)
         switch (argv[i][1]) {
         case '-': /* "--" ends the options; the next word, if any, is
                    * the script, taken as a file even if it is "-" */
-            if (argv[i][2] != '\0')
-                return CLI_HAS_ERROR;
+            if (argv[i][2] != '\0') {
+                int skip = cli_long_option(argv + i, ctx);
+                if (skip < 0)
+                    return CLI_HAS_ERROR;
+                if (skip == 2)
+                    args |= CLI_HAS_HELP;
+                i += skip == 1;
+                break;
+            }
             *first = argv[i + 1] != NULL ? i + 1 : 0;
             return args;
         case '\0': /* "-": the script is standard input */
@@ -661,6 +753,10 @@ static int cli_run_args(lua_State *L, const cli_ctx *ctx, char **argv,
     int i;
     for (i = 1; i < limit; i++) {
         int option = argv[i][1];
+        if (strcmp(argv[i], "--max-mem") == 0) {
+            i++; /* its value, which may look like an option ("-e" ...) */
+            continue;
+        }
         if (option == 'e' || option == 'l') {
             const char *extra = argv[i] + 2;
             int status;
@@ -689,7 +785,7 @@ static int cli_pmain(lua_State *L)
     char **argv = ctx->argv;
     int argc = ctx->argc;
     int script;
-    int args = cli_collect_args(argv, &script);
+    int args = cli_collect_args(argv, &script, ctx);
     int options_end = script > 0 ? script : argc;
     luaL_checkversion(L);
     if (args == CLI_HAS_ERROR) {
@@ -704,8 +800,15 @@ static int cli_pmain(lua_State *L)
         lua_pushboolean(L, 1);
         lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
     }
+    if (args & CLI_HAS_HELP) {
+        cli_print_help(ctx->progname);
+        ctx->succeeded = 1;
+        return 0;
+    }
     luaL_openlibs(L);
     if (cli_open_moonwatch(L, ctx) != LUA_OK)
+        return 0;
+    if (ctx->max_mem != NULL && !cli_set_max_mem(ctx))
         return 0;
     cli_create_arg_table(L, argv, argc, script);
     /* The state was built with the collector stopped (nothing to collect
@@ -763,9 +866,12 @@ int main(int argc, char **argv)
     ctx.argv = argv;
     ctx.progname = argv[0] != NULL && argv[0][0] != '\0' ? argv[0] : CLI_PROGNAME;
     ctx.succeeded = 0;
+    ctx.alloc = NULL;
+    ctx.max_mem = NULL;
 
     cli_tune_malloc();
     mw_alloc_init(&alloc);
+    ctx.alloc = &alloc;
     L = lua_newstate(mw_alloc_lua, &alloc);
     if (L == NULL) {
         cli_message(ctx.progname, "cannot create state: not enough memory");

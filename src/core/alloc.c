@@ -27,12 +27,14 @@ static int alloc_admit(mw_alloc *a, size_t growth)
                 a->fail_countdown = 1;
             a->n_failed++;
             a->last_error = MW_ENOMEM;
+            a->last_refused = growth;
             return 0;
         }
     }
     if (a->budget != 0 && (growth > a->budget || a->current > a->budget - growth)) {
         a->n_failed++;
         a->last_error = MW_EBUDGET;
+        a->last_refused = growth;
         return 0;
     }
     return 1;
@@ -81,6 +83,7 @@ void mw_alloc_free(mw_alloc *a, mw_domain d, void *p, size_t size)
     if (p == NULL)
         return;
     free(p);
+    a->n_frees++;
     alloc_charge(a, d, size, 0);
 }
 

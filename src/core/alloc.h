@@ -41,7 +41,10 @@ typedef struct mw_alloc {
     size_t budget;                        /* 0: no budget */
     uint64_t n_allocs;                    /* growing requests, all domains */
     uint64_t n_failed;                    /* growing requests refused */
+    uint64_t n_frees;                     /* blocks freed, all domains */
     mw_status last_error;                 /* why the last refusal happened */
+    size_t last_refused;                  /* bytes the last refused request
+                                           * would have added */
     /* Test hook: when fail_countdown is non-zero, the request that takes
      * it to zero fails; with fail_sticky, every later request fails too. */
     uint64_t fail_countdown;
@@ -80,6 +83,12 @@ void mw_alloc_free_aligned(mw_alloc *a, mw_domain d, void *p, size_t size);
  * admitted when reserved. */
 int mw_alloc_admit_reserved(mw_alloc *a);
 
+/* Counts one block given back without freeing memory (a block returned
+ * to its pool page), as mw_alloc_admit_reserved counts one carved. */
+static inline void mw_alloc_count_free(mw_alloc *a)
+{
+    a->n_frees++;
+}
 /* Moves `size` bytes of the live figure from domain `from` to domain `to`
  * (a block carved from a pool page becomes native, and back). */
 void mw_alloc_transfer(mw_alloc *a, mw_domain from, mw_domain to, size_t size);

@@ -189,6 +189,7 @@ void mw_pool_free(mw_pool *pool, mw_alloc *a, void *block, size_t size)
     unsigned cls = (unsigned)(block_size / MW_POOL_GRAIN) - 1;
     mw_pool_page *page = pool_page_of(block);
     mw_alloc_transfer(a, MW_DOMAIN_NATIVE, MW_DOMAIN_POOL, block_size);
+    mw_alloc_count_free(a);
     memcpy(block, &page->free_list, sizeof(void *));
     page->free_list = block;
     if (page->n_used == page->n_blocks)

@@ -408,3 +408,43 @@ mw_field_kind mw_parse_infer(const char *s, size_t len)
     }
     return mw_parse_time(s, len, &stamp) == MW_PARSE_OK ? MW_FIELD_TIME : MW_FIELD_STRING;
 }
+
+mw_parse_result mw_parse_size(const char *s, size_t len, size_t *out)
+{
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    size_t unit_at = len;
+    while (unit_at > 0 && ((s[unit_at - 1] >= 'A' && s[unit_at - 1] <= 'Z') ||
+                           (s[unit_at - 1] >= 'a' && s[unit_at - 1] <= 'z')))
+        unit_at--;
+    double number;
+    if (unit_at == 0 || mw_parse_number(s, unit_at, &number) != MW_PARSE_OK ||
+        !(number >= 0.0))
+        return MW_PARSE_INVALID;
+    static const struct {
+        const char *name;
+        double scale;
+    } units[] = {
+        {"", 1.0}, {"b", 1.0},
+        {"k", 1024.0}, {"kb", 1024.0}, {"kib", 1024.0},
+        {"m", 1048576.0}, {"mb", 1048576.0}, {"mib", 1048576.0},
+        {"g", 1073741824.0}, {"gb", 1073741824.0}, {"gib", 1073741824.0},
+        {"t", 1099511627776.0}, {"tb", 1099511627776.0}, {"tib", 1099511627776.0},
+    };
+    size_t unit_len = len - unit_at;
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        if (strlen(units[u].name) != unit_len)
+            continue;
+        size_t k = 0;
+        while (k < unit_len && (s[unit_at + k] | 0x20) == units[u].name[k])
+            k++;
+        if (k < unit_len)
+            continue;
+        double bytes = floor(number * units[u].scale);
+        if (!(bytes < (double)SIZE_MAX))
+            return MW_PARSE_INVALID;
+        *out = (size_t)bytes;
+        return MW_PARSE_OK;
+    }
+    return MW_PARSE_INVALID;
+}

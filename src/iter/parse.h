@@ -46,6 +46,12 @@ typedef enum mw_field_kind {
  * or MW_PARSE_INVALID with *out untouched. */
 mw_parse_result mw_parse_number(const char *s, size_t len, double *out);
 
+/* A size in bytes: a number (a fraction allowed) with an optional unit,
+ * K, M, G or T (powers of 1024; "KB", "KiB", "k" too, case-insensitive)
+ * or B, such as "256M", "1.5GiB", "4096". The result is rounded down and
+ * must fit in a size_t; no missing spellings. */
+mw_parse_result mw_parse_size(const char *s, size_t len, size_t *out);
+
 /* Parses a timestamp into milliseconds since 1970-01-01T00:00:00Z:
  *   YYYY-MM-DD
  *   YYYY-MM-DD{T| }HH:MM[:SS[{.|,}fraction]][offset]

@@ -7,6 +7,8 @@
  */
 #include "lua/l_mem.h"
 
+#include "iter/parse.h"
+
 static void mem_setfield(lua_State *L, const char *k, size_t v)
 {
     lua_pushinteger(L, (lua_Integer)v);
@@ -14,7 +16,7 @@ static void mem_setfield(lua_State *L, const char *k, size_t v)
 }
 
 /* mw.mem.stats(): {lua, native, pool, total, peak, lua_peak, native_peak,
- * budget, allocations, failed, objects = {<type> = {count, bytes}}}. */
+ * budget, allocations, failed, frees, objects = {<type> = {count, bytes}}}. */
 static int mem_stats(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
@@ -41,6 +43,8 @@ static int mem_stats(lua_State *L)
     lua_setfield(L, -2, "allocations");
     lua_pushinteger(L, (lua_Integer)a->n_failed);
     lua_setfield(L, -2, "failed");
+    lua_pushinteger(L, (lua_Integer)a->n_frees);
+    lua_setfield(L, -2, "frees");
 
     lua_createtable(L, 0, 4);
     for (int i = 0; i < MW_HEAP_MAX_TYPES; i++) {
@@ -56,16 +60,24 @@ static int mem_stats(lua_State *L)
     return 1;
 }
 
-/* mw.mem.budget([bytes]): sets the budget (0 or false: none) and returns
+/* mw.mem.limit([bytes]) (also mw.mem.budget): sets the budget (0 or
+ * false: none; a number of bytes or a size such as "256M") and returns
  * the budget in force, or nil for none. Over budget, allocations fail
- * with the error "memory limit exceeded", which pcall catches. */
+ * with the error "memory limit exceeded (limit ..., requested N bytes)",
+ * which pcall catches. */
 static int mem_budget(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
     mw_alloc *a = st->alloc;
     if (!lua_isnone(L, 1)) {
         size_t budget = 0;
-        if (lua_toboolean(L, 1)) {
+        if (lua_type(L, 1) == LUA_TSTRING) {
+            size_t len;
+            const char *text = lua_tolstring(L, 1, &len);
+            if (mw_parse_size(text, len, &budget) != MW_PARSE_OK)
+                return luaL_argerror(L, 1, lua_pushfstring(L,
+                    "'%s' is not a size (bytes, or a number with K, M, G or T)", text));
+        } else if (lua_toboolean(L, 1)) {
             lua_Integer b = luaL_checkinteger(L, 1);
             luaL_argcheck(L, b >= 0, 1, "budget must not be negative");
             budget = (size_t)b;
@@ -97,10 +109,12 @@ void mw_lua_open_mem(lua_State *L, mw_lua_state *st)
 {
     static const luaL_Reg funcs[] = {
         {"stats", mem_stats},
+        {"limit", mem_budget},
         {"budget", mem_budget},
+        {"reset_peak", mem_resetpeak},
         {"resetpeak", mem_resetpeak},
         {NULL, NULL}
     };
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 5);
     mw_lua_setfuncs(L, st, funcs);
 }

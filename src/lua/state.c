@@ -5,6 +5,7 @@
 #include "lua/state.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Registry key of the state userdata: the address of this constant. */
@@ -72,8 +73,40 @@ mw_lua_state *mw_lua_state_open(lua_State *L)
     return st;
 }
 
+void mw_lua_format_bytes(char *buf, size_t cap, size_t bytes)
+{
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    double value = (double)bytes;
+    int unit = 0;
+    while (value >= 1024.0 && unit < 4) {
+        value /= 1024.0;
+        unit++;
+    }
+    if (unit == 0)
+        snprintf(buf, cap, "%zu bytes", bytes);
+    else
+        snprintf(buf, cap, "%.1f %s", value, units[unit]);
+}
+
+void mw_lua_budget_detail(const mw_alloc *a, char *buf, size_t cap)
+{
+    char limit[32];
+    mw_lua_format_bytes(limit, sizeof limit, a->budget);
+    snprintf(buf, cap, "limit %s, requested %zu bytes", limit, a->last_refused);
+}
+
 int mw_lua_status_error(lua_State *L, mw_status status)
 {
+    if (status == MW_EBUDGET) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &state_key);
+        const mw_lua_state *st = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        if (st != NULL && st->alloc->budget != 0) {
+            char detail[96];
+            mw_lua_budget_detail(st->alloc, detail, sizeof detail);
+            return luaL_error(L, "%s (%s)", mw_strerror(status), detail);
+        }
+    }
     return luaL_error(L, "%s", mw_strerror(status));
 }
 

@@ -47,9 +47,14 @@ mw_lua_state *mw_lua_live(lua_State *L);
 #define mw_lua_upstate(L) mw_lua_live(L)
 
 /* Raises the Lua error for a failed native operation: "memory limit
- * exceeded", "not enough memory", or the status's text. Never returns. */
+ * exceeded (limit 256.0 MiB, requested 4096 bytes)", "not enough memory",
+ * or the status's text. Never returns. */
 int mw_lua_status_error(lua_State *L, mw_status status);
 
+/* Writes bytes as "812 bytes", "3.5 KiB", "256.0 MiB" ... into buf. */
+void mw_lua_format_bytes(char *buf, size_t cap, size_t bytes);
+/* Writes "limit 256.0 MiB, requested 4096 bytes" for a's last refusal. */
+void mw_lua_budget_detail(const mw_alloc *a, char *buf, size_t cap);
 /* Bytes used by the Lua heap. */
 size_t mw_lua_heap_bytes(lua_State *L, const mw_lua_state *st);
 

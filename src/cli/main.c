@@ -51,6 +51,7 @@
 #endif
 
 #include "core/alloc.h"
+#include "lua/l_profile.h"
 #include "moonwatch.h"
 
 /* Name used in messages when the system gives no argv[0]. */
@@ -87,6 +88,12 @@ typedef struct cli_ctx {
      * runs, where lua.c prints messages bare. Borrowed from argv. */
     const char *progname;
     int succeeded; /* set by cli_pmain when everything ran without error */
+    /* --mem-profile[=file] and --mem-profile-format=: the script runs
+     * under the memory profiler and the report goes to the file (borrowed
+     * from argv) or, if NULL, standard output. */
+    int mem_profile;
+    const char *mem_profile_path;
+    mw_lua_profile_format mem_profile_format;
 } cli_ctx;
 
 /*
@@ -334,6 +341,36 @@ static int cli_push_script_args(lua_State *L)
     return n;
 }
 
+/* Writes a stopped memory profile where the options say; returns 0 after
+ * reporting why it could not. */
+static int cli_write_profile(const cli_ctx *ctx, const mw_lua_profile *profile)
+{
+    FILE *out = stdout;
+    int ok;
+    if (ctx->mem_profile_path != NULL) {
+        out = fopen(ctx->mem_profile_path, "w");
+        if (out == NULL) {
+            fprintf(stderr, "%s: cannot open '%s' for the memory profile\n",
+                    ctx->progname, ctx->mem_profile_path);
+            fflush(stderr);
+            return 0;
+        }
+    }
+    if (mw_lua_profile_incomplete(profile)) {
+        fprintf(stderr, "%s: the memory profile is incomplete (out of memory)\n",
+                ctx->progname);
+        fflush(stderr);
+    }
+    ok = mw_lua_profile_write(profile, out, ctx->mem_profile_format);
+    if (out != stdout && fclose(out) != 0)
+        ok = 0;
+    if (!ok) {
+        fprintf(stderr, "%s: cannot write the memory profile\n", ctx->progname);
+        fflush(stderr);
+    }
+    return ok;
+}
+
 /* Runs the script argv[0] with the script arguments. "-" means standard
  * input, unless it came after "--", where it is a file named "-". */
 static int cli_handle_script(lua_State *L, const cli_ctx *ctx, char **argv)
@@ -345,7 +382,22 @@ static int cli_handle_script(lua_State *L, const cli_ctx *ctx, char **argv)
     status = luaL_loadfile(L, fname);
     if (status == LUA_OK) {
         int n = cli_push_script_args(L);
+        mw_lua_profile *profile = NULL;
+        if (ctx->mem_profile) {
+            const char *why = NULL;
+            profile = mw_lua_profile_start(L, &why);
+            if (profile == NULL)
+                luaL_error(L, "--mem-profile: %s", why);
+        }
         status = cli_docall(L, n, LUA_MULTRET);
+        if (profile != NULL) {
+            mw_lua_profile_stop(profile, L);
+            cli_report(L, ctx, status);
+            if (!cli_write_profile(ctx, profile) && status == LUA_OK)
+                status = LUA_ERRRUN; /* already reported */
+            mw_lua_profile_free(profile);
+            return status;
+        }
     }
     return cli_report(L, ctx, status);
 }
@@ -579,7 +631,32 @@ static void cli_print_usage(const char *progname, const char *badoption)
  * index of the script, 0 if there is none, or -1 if argv is empty (not
  * even a program name).
  */
-static int cli_collect_args(char **argv, int *first)
+/* Takes a moonwatch long option (--mem-profile[=file],
+ * --mem-profile-format=table|csv|json) into ctx; returns 0 if argv_i is
+ * not one, or not valid. */
+static int cli_long_option(cli_ctx *ctx, const char *option)
+{
+    static const char profile[] = "--mem-profile";
+    static const char format[] = "--mem-profile-format=";
+    if (strncmp(option, format, sizeof format - 1) == 0) {
+        int f = mw_lua_profile_format_of(option + sizeof format - 1);
+        if (f < 0)
+            return 0;
+        ctx->mem_profile_format = (mw_lua_profile_format)f;
+        return 1;
+    }
+    if (strncmp(option, profile, sizeof profile - 1) != 0)
+        return 0;
+    option += sizeof profile - 1;
+    if (*option == '=' && option[1] != '\0')
+        ctx->mem_profile_path = option + 1;
+    else if (*option != '\0')
+        return 0;
+    ctx->mem_profile = 1;
+    return 1;
+}
+
+static int cli_collect_args(cli_ctx *ctx, char **argv, int *first)
 {
     int args = 0;
     int i;
@@ -594,8 +671,11 @@ static int cli_collect_args(char **argv, int *first)
         switch (argv[i][1]) {
         case '-': /* "--" ends the options; the next word, if any, is
                    * the script, taken as a file even if it is "-" */
-            if (argv[i][2] != '\0')
+            if (argv[i][2] != '\0') {
+                if (cli_long_option(ctx, argv[i]))
+                    break;
                 return CLI_HAS_ERROR;
+            }
             *first = argv[i + 1] != NULL ? i + 1 : 0;
             return args;
         case '\0': /* "-": the script is standard input */
@@ -689,7 +769,7 @@ static int cli_pmain(lua_State *L)
     char **argv = ctx->argv;
     int argc = ctx->argc;
     int script;
-    int args = cli_collect_args(argv, &script);
+    int args = cli_collect_args(ctx, argv, &script);
     int options_end = script > 0 ? script : argc;
     luaL_checkversion(L);
     if (args == CLI_HAS_ERROR) {
@@ -763,6 +843,9 @@ int main(int argc, char **argv)
     ctx.argv = argv;
     ctx.progname = argv[0] != NULL && argv[0][0] != '\0' ? argv[0] : CLI_PROGNAME;
     ctx.succeeded = 0;
+    ctx.mem_profile = 0;
+    ctx.mem_profile_path = NULL;
+    ctx.mem_profile_format = MW_LUA_PROFILE_TABLE;
 
     cli_tune_malloc();
     mw_alloc_init(&alloc);

@@ -6,6 +6,7 @@
  * runtime's blocks hold, without the C library's own overhead per block.
  */
 #include "lua/l_mem.h"
+#include "lua/l_profile.h"
 
 static void mem_setfield(lua_State *L, const char *k, size_t v)
 {
@@ -99,8 +100,9 @@ void mw_lua_open_mem(lua_State *L, mw_lua_state *st)
         {"stats", mem_stats},
         {"budget", mem_budget},
         {"resetpeak", mem_resetpeak},
+        {"profile", mw_lua_mem_profile},
         {NULL, NULL}
     };
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 4);
     mw_lua_setfuncs(L, st, funcs);
 }

@@ -53,6 +53,7 @@
 #include "core/alloc.h"
 #include "iter/parse.h"
 #include "lua/state.h"
+#include "lua/l_profile.h"
 #include "moonwatch.h"
 
 /* Name used in messages when the system gives no argv[0]. */
@@ -92,6 +93,12 @@ typedef struct cli_ctx {
     int succeeded; /* set by cli_pmain when everything ran without error */
     mw_alloc *alloc;      /* the runtime's allocator (Lua's and native) */
     const char *max_mem;  /* --max-mem's value, or NULL */
+    /* --mem-profile[=file] and --mem-profile-format=: the script runs
+     * under the memory profiler and the report goes to the file (borrowed
+     * from argv) or, if NULL, standard output. */
+    int mem_profile;
+    const char *mem_profile_path;
+    mw_lua_profile_format mem_profile_format;
 } cli_ctx;
 
 /*
@@ -350,6 +357,36 @@ static int cli_push_script_args(lua_State *L)
     return n;
 }
 
+/* Writes a stopped memory profile where the options say; returns 0 after
+ * reporting why it could not. */
+static int cli_write_profile(const cli_ctx *ctx, const mw_lua_profile *profile)
+{
+    FILE *out = stdout;
+    int ok;
+    if (ctx->mem_profile_path != NULL) {
+        out = fopen(ctx->mem_profile_path, "w");
+        if (out == NULL) {
+            fprintf(stderr, "%s: cannot open '%s' for the memory profile\n",
+                    ctx->progname, ctx->mem_profile_path);
+            fflush(stderr);
+            return 0;
+        }
+    }
+    if (mw_lua_profile_incomplete(profile)) {
+        fprintf(stderr, "%s: the memory profile is incomplete (out of memory)\n",
+                ctx->progname);
+        fflush(stderr);
+    }
+    ok = mw_lua_profile_write(profile, out, ctx->mem_profile_format);
+    if (out != stdout && fclose(out) != 0)
+        ok = 0;
+    if (!ok) {
+        fprintf(stderr, "%s: cannot write the memory profile\n", ctx->progname);
+        fflush(stderr);
+    }
+    return ok;
+}
+
 /* Runs the script argv[0] with the script arguments. "-" means standard
  * input, unless it came after "--", where it is a file named "-". */
 static int cli_handle_script(lua_State *L, const cli_ctx *ctx, char **argv)
@@ -361,7 +398,22 @@ static int cli_handle_script(lua_State *L, const cli_ctx *ctx, char **argv)
     status = luaL_loadfile(L, fname);
     if (status == LUA_OK) {
         int n = cli_push_script_args(L);
+        mw_lua_profile *profile = NULL;
+        if (ctx->mem_profile) {
+            const char *why = NULL;
+            profile = mw_lua_profile_start(L, &why);
+            if (profile == NULL)
+                luaL_error(L, "--mem-profile: %s", why);
+        }
         status = cli_docall(L, n, LUA_MULTRET);
+        if (profile != NULL) {
+            mw_lua_profile_stop(profile, L);
+            cli_report(L, ctx, status);
+            if (!cli_write_profile(ctx, profile) && status == LUA_OK)
+                status = LUA_ERRRUN; /* already reported */
+            mw_lua_profile_free(profile);
+            return status;
+        }
     }
     return cli_report(L, ctx, status);
 }
@@ -602,6 +654,10 @@ static void cli_print_help(const char *progname)
            "  -W              turn warnings on\n"
            "  --max-mem size  one memory budget for the Lua and native heaps,\n"
            "                  in bytes or with K, M, G (e.g. 256M)\n"
+           "  --mem-profile[=file]\n"
+           "                  profile the script's memory line by line\n"
+           "  --mem-profile-format=table|csv|json\n"
+           "                  the profile's format (table)\n"
            "  --help          show this help\n"
            "  --              stop handling options\n"
            "  -               stop handling options and execute stdin\n",
@@ -636,14 +692,33 @@ static int cli_set_max_mem(const cli_ctx *ctx)
 }
 
 /* moonwatch's own long options (lua has none): "--max-mem SIZE" or
- * "--max-mem=SIZE", and "--help". opt[0] is the option. Returns the number
+ * "--max-mem=SIZE", "--mem-profile[=file]", "--mem-profile-format=F" and
+ * "--help". opt[0] is the option. Returns the number
  * of words it takes beyond the first (0 or 1), 2 for --help, or -1 for an
  * unknown option or a missing value (then the usage, as lua prints it). */
 static int cli_long_option(char **opt, cli_ctx *ctx)
 {
     static const char max_mem[] = "--max-mem";
+    static const char profile[] = "--mem-profile";
+    static const char format[] = "--mem-profile-format=";
     if (strcmp(opt[0], "--help") == 0)
         return 2;
+    if (strncmp(opt[0], format, sizeof format - 1) == 0) {
+        int f = mw_lua_profile_format_of(opt[0] + sizeof format - 1);
+        if (f < 0)
+            return -1;
+        ctx->mem_profile_format = (mw_lua_profile_format)f;
+        return 0;
+    }
+    if (strncmp(opt[0], profile, sizeof profile - 1) == 0) {
+        const char *rest = opt[0] + sizeof profile - 1;
+        if (*rest == '=' && rest[1] != '\0')
+            ctx->mem_profile_path = rest + 1;
+        else if (*rest != '\0')
+            return -1;
+        ctx->mem_profile = 1;
+        return 0;
+    }
     if (strncmp(opt[0], max_mem, sizeof max_mem - 1) != 0)
         return -1;
     const char *rest = opt[0] + sizeof max_mem - 1;
@@ -868,6 +943,9 @@ int main(int argc, char **argv)
     ctx.succeeded = 0;
     ctx.alloc = NULL;
     ctx.max_mem = NULL;
+    ctx.mem_profile = 0;
+    ctx.mem_profile_path = NULL;
+    ctx.mem_profile_format = MW_LUA_PROFILE_TABLE;
 
     cli_tune_malloc();
     mw_alloc_init(&alloc);

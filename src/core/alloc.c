@@ -48,6 +48,10 @@ static void alloc_charge(mw_alloc *a, mw_domain d, size_t old_size, size_t new_s
         a->peak = a->current;
     if (a->domain_bytes[d] > a->domain_peak[d])
         a->domain_peak[d] = a->domain_bytes[d];
+    if (a->observer != NULL && new_size != old_size)
+        a->observer(a->observer_ud, d,
+                    new_size > old_size ? (ptrdiff_t)(new_size - old_size)
+                                        : -(ptrdiff_t)(old_size - new_size));
 }
 
 void *mw_alloc_malloc(mw_alloc *a, mw_domain d, size_t size)
@@ -121,7 +125,11 @@ void mw_alloc_free_aligned(mw_alloc *a, mw_domain d, void *p, size_t size)
 
 int mw_alloc_admit_reserved(mw_alloc *a)
 {
-    return alloc_admit(a, 0);
+    if (!alloc_admit(a, 0))
+        return 0;
+    if (a->observer != NULL)
+        a->observer(a->observer_ud, MW_DOMAIN_NATIVE, 0);
+    return 1;
 }
 
 void mw_alloc_transfer(mw_alloc *a, mw_domain from, mw_domain to, size_t size)
@@ -151,4 +159,10 @@ void mw_alloc_reset_peak(mw_alloc *a)
     a->peak = a->current;
     for (int d = 0; d < MW_DOMAIN_COUNT; d++)
         a->domain_peak[d] = a->domain_bytes[d];
+}
+
+void mw_alloc_set_observer(mw_alloc *a, mw_alloc_observer fn, void *ud)
+{
+    a->observer = fn;
+    a->observer_ud = ud;
 }

@@ -6,6 +6,7 @@
  * runtime's blocks hold, without the C library's own overhead per block.
  */
 #include "lua/l_mem.h"
+#include "lua/l_profile.h"
 
 #include "iter/parse.h"
 
@@ -113,8 +114,9 @@ void mw_lua_open_mem(lua_State *L, mw_lua_state *st)
         {"budget", mem_budget},
         {"reset_peak", mem_resetpeak},
         {"resetpeak", mem_resetpeak},
+        {"profile", mw_lua_mem_profile},
         {NULL, NULL}
     };
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 6);
     mw_lua_setfuncs(L, st, funcs);
 }

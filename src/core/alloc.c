@@ -40,6 +40,12 @@ static int alloc_admit(mw_alloc *a, size_t growth)
     return 1;
 }
 
+static void alloc_notify(mw_alloc *a, mw_domain d, ptrdiff_t delta)
+{
+    for (int i = 0; i < a->n_observers; i++)
+        a->observers[i](a->observer_uds[i], d, delta);
+}
+
 static void alloc_charge(mw_alloc *a, mw_domain d, size_t old_size, size_t new_size)
 {
     a->current = a->current - old_size + new_size;
@@ -48,10 +54,10 @@ static void alloc_charge(mw_alloc *a, mw_domain d, size_t old_size, size_t new_s
         a->peak = a->current;
     if (a->domain_bytes[d] > a->domain_peak[d])
         a->domain_peak[d] = a->domain_bytes[d];
-    if (a->observer != NULL && new_size != old_size)
-        a->observer(a->observer_ud, d,
-                    new_size > old_size ? (ptrdiff_t)(new_size - old_size)
-                                        : -(ptrdiff_t)(old_size - new_size));
+    if (a->n_observers > 0 && new_size != old_size)
+        alloc_notify(a, d,
+                     new_size > old_size ? (ptrdiff_t)(new_size - old_size)
+                                         : -(ptrdiff_t)(old_size - new_size));
 }
 
 void *mw_alloc_malloc(mw_alloc *a, mw_domain d, size_t size)
@@ -127,8 +133,8 @@ int mw_alloc_admit_reserved(mw_alloc *a)
 {
     if (!alloc_admit(a, 0))
         return 0;
-    if (a->observer != NULL)
-        a->observer(a->observer_ud, MW_DOMAIN_NATIVE, 0);
+    if (a->n_observers > 0)
+        alloc_notify(a, MW_DOMAIN_NATIVE, 0);
     return 1;
 }
 
@@ -161,8 +167,26 @@ void mw_alloc_reset_peak(mw_alloc *a)
         a->domain_peak[d] = a->domain_bytes[d];
 }
 
-void mw_alloc_set_observer(mw_alloc *a, mw_alloc_observer fn, void *ud)
+int mw_alloc_add_observer(mw_alloc *a, mw_alloc_observer fn, void *ud)
 {
-    a->observer = fn;
-    a->observer_ud = ud;
+    if (a->n_observers == MW_ALLOC_MAX_OBSERVERS)
+        return -1;
+    a->observers[a->n_observers] = fn;
+    a->observer_uds[a->n_observers] = ud;
+    a->n_observers++;
+    return 0;
+}
+
+void mw_alloc_remove_observer(mw_alloc *a, mw_alloc_observer fn, void *ud)
+{
+    for (int i = 0; i < a->n_observers; i++) {
+        if (a->observers[i] == fn && a->observer_uds[i] == ud) {
+            for (int k = i + 1; k < a->n_observers; k++) {
+                a->observers[k - 1] = a->observers[k];
+                a->observer_uds[k - 1] = a->observer_uds[k];
+            }
+            a->n_observers--;
+            return;
+        }
+    }
 }

@@ -33,8 +33,11 @@ typedef enum mw_domain {
     MW_DOMAIN_COUNT
 } mw_domain;
 
-/* An observer of the live figures (see mw_alloc_set_observer). */
+/* An observer of the live figures (see mw_alloc_add_observer). */
 typedef void (*mw_alloc_observer)(void *ud, mw_domain d, ptrdiff_t delta);
+
+/* Observers at once: the memory profiler and the timeline. */
+#define MW_ALLOC_MAX_OBSERVERS 2
 
 typedef struct mw_alloc {
     size_t current;                       /* live bytes, all domains */
@@ -52,10 +55,11 @@ typedef struct mw_alloc {
      * it to zero fails; with fail_sticky, every later request fails too. */
     uint64_t fail_countdown;
     int fail_sticky;
-    /* Observer (the memory profiler): NULL when off, see
-     * mw_alloc_set_observer. */
-    mw_alloc_observer observer;
-    void *observer_ud;
+    /* Observers (the memory profiler, the timeline): see
+     * mw_alloc_add_observer. */
+    int n_observers;
+    mw_alloc_observer observers[MW_ALLOC_MAX_OBSERVERS];
+    void *observer_uds[MW_ALLOC_MAX_OBSERVERS];
 } mw_alloc;
 
 /* Initialises a with zero figures, no budget and the test hook off. */
@@ -111,12 +115,15 @@ void mw_alloc_fail_nth(mw_alloc *a, uint64_t n, int sticky);
 /* Starts a new peak measurement from the current figures. */
 void mw_alloc_reset_peak(mw_alloc *a);
 
-/* Installs fn (NULL: none) to be called with ud after every change of the
- * live figures: a block allocated, resized or freed in domain d, with the
- * signed change in bytes (never 0); a block carved from reserved memory
+/* Adds fn, to be called with ud after every change of the live figures:
+ * a block allocated, resized or freed in domain d, with the signed change
+ * in bytes (never 0); a block carved from reserved memory
  * (mw_alloc_admit_reserved) is reported once with delta 0, domain NATIVE.
  * The figures are already updated when fn runs. fn must not use this
- * allocator nor fail; moving bytes between domains is not reported. */
-void mw_alloc_set_observer(mw_alloc *a, mw_alloc_observer fn, void *ud);
+ * allocator nor fail; moving bytes between domains is not reported.
+ * Returns 0, or -1 when MW_ALLOC_MAX_OBSERVERS are already there. */
+int mw_alloc_add_observer(mw_alloc *a, mw_alloc_observer fn, void *ud);
+/* Removes the observer added with fn and ud (if it is there). */
+void mw_alloc_remove_observer(mw_alloc *a, mw_alloc_observer fn, void *ud);
 
 #endif /* MW_ALLOC_H */

@@ -85,14 +85,22 @@ static void profile_figures(const mw_alloc *a, size_t out[PROFILE_HEAPS])
     out[PROFILE_NATIVE] = a->current - a->domain_bytes[MW_DOMAIN_LUA];
 }
 
+/* The profile observing a, or NULL. */
+static mw_lua_profile *profile_running(const mw_alloc *a)
+{
+    for (int i = 0; i < a->n_observers; i++)
+        if (a->observers[i] == profile_observe)
+            return a->observer_uds[i];
+    return NULL;
+}
+
 /* The profile running on L's allocator, or NULL. */
 static mw_lua_profile *profile_of(lua_State *L)
 {
     void *ud = NULL;
     if (lua_getallocf(L, &ud) != mw_alloc_lua)
         return NULL;
-    mw_alloc *a = ud;
-    return a->observer == profile_observe ? a->observer_ud : NULL;
+    return profile_running(ud);
 }
 
 static void profile_observe(void *ud, mw_domain d, ptrdiff_t delta)
@@ -119,7 +127,7 @@ static void profile_fail(mw_lua_profile *p, lua_State *L)
     p->cur = NULL;
     p->incomplete = 1;
     profile_figures(p->alloc, p->end);
-    mw_alloc_set_observer(p->alloc, NULL, NULL);
+    mw_alloc_remove_observer(p->alloc, profile_observe, p);
     lua_sethook(L, NULL, 0, 0);
     lua_warning(L, "moonwatch: the memory profiler ran out of memory; "
                    "the profile stops here", 0);
@@ -274,7 +282,7 @@ mw_lua_profile *mw_lua_profile_start(lua_State *L, const char **why)
         return NULL;
     }
     mw_alloc *a = ud;
-    if (a->observer != NULL) {
+    if (profile_running(a) != NULL) {
         *why = "a memory profile is already running";
         return NULL;
     }
@@ -290,7 +298,11 @@ mw_lua_profile *mw_lua_profile_start(lua_State *L, const char **why)
     p->saved_hook = lua_gethook(L);
     p->saved_mask = lua_gethookmask(L);
     p->saved_count = lua_gethookcount(L);
-    mw_alloc_set_observer(a, profile_observe, p);
+    if (mw_alloc_add_observer(a, profile_observe, p) != 0) {
+        free(p);
+        *why = "too many memory observers at once";
+        return NULL;
+    }
     lua_sethook(L, profile_hook, LUA_MASKLINE | LUA_MASKRET, 0);
     return p;
 }
@@ -368,7 +380,7 @@ void mw_lua_profile_stop(mw_lua_profile *p, lua_State *L)
             profile_figures(p->alloc, p->cur->mem);
         p->cur = NULL;
         profile_figures(p->alloc, p->end);
-        mw_alloc_set_observer(p->alloc, NULL, NULL);
+        mw_alloc_remove_observer(p->alloc, profile_observe, p);
     }
     lua_sethook(L, p->saved_hook, p->saved_mask, p->saved_count);
     for (int i = 0; i < p->n_files; i++)

@@ -54,6 +54,7 @@
 #include "iter/parse.h"
 #include "lua/state.h"
 #include "lua/l_profile.h"
+#include "lua/l_timeline.h"
 #include "moonwatch.h"
 
 /* Name used in messages when the system gives no argv[0]. */
@@ -93,6 +94,10 @@ typedef struct cli_ctx {
     int succeeded; /* set by cli_pmain when everything ran without error */
     mw_alloc *alloc;      /* the runtime's allocator (Lua's and native) */
     const char *max_mem;  /* --max-mem's value, or NULL */
+    /* --mem-timeline file.svg: memory recorded over the whole run, the
+     * chart written to the file and the samples beside it (.csv). */
+    const char *timeline_path;
+    mw_lua_timeline *timeline;
     /* --mem-profile[=file] and --mem-profile-format=: the script runs
      * under the memory profiler and the report goes to the file (borrowed
      * from argv) or, if NULL, standard output. */
@@ -620,7 +625,8 @@ static void cli_print_version(void)
 
 static void cli_print_usage(const char *progname, const char *badoption)
 {
-    if (badoption[1] == 'e' || badoption[1] == 'l' || strcmp(badoption, "--max-mem") == 0)
+    if (badoption[1] == 'e' || badoption[1] == 'l' || strcmp(badoption, "--max-mem") == 0 ||
+        strcmp(badoption, "--mem-timeline") == 0)
         fprintf(stderr, "%s: '%s' needs argument\n", progname, badoption);
     else
         fprintf(stderr, "%s: unrecognized option '%s'\n", progname, badoption);
@@ -658,6 +664,8 @@ static void cli_print_help(const char *progname)
            "                  profile the script's memory line by line\n"
            "  --mem-profile-format=table|csv|json\n"
            "                  the profile's format (table)\n"
+           "  --mem-timeline file.svg\n"
+           "                  memory over the run as a chart (and file.csv)\n"
            "  --help          show this help\n"
            "  --              stop handling options\n"
            "  -               stop handling options and execute stdin\n",
@@ -699,6 +707,18 @@ static int cli_set_max_mem(const cli_ctx *ctx)
 static int cli_long_option(char **opt, cli_ctx *ctx)
 {
     static const char max_mem[] = "--max-mem";
+    static const char timeline[] = "--mem-timeline";
+    if (strncmp(opt[0], timeline, sizeof timeline - 1) == 0) {
+        const char *rest = opt[0] + sizeof timeline - 1;
+        if (*rest == '=' && rest[1] != '\0') {
+            ctx->timeline_path = rest + 1;
+            return 0;
+        }
+        if (*rest != '\0' || opt[1] == NULL)
+            return -1;
+        ctx->timeline_path = opt[1];
+        return 1;
+    }
     static const char profile[] = "--mem-profile";
     static const char format[] = "--mem-profile-format=";
     if (strcmp(opt[0], "--help") == 0)
@@ -828,7 +848,7 @@ static int cli_run_args(lua_State *L, const cli_ctx *ctx, char **argv,
     int i;
     for (i = 1; i < limit; i++) {
         int option = argv[i][1];
-        if (strcmp(argv[i], "--max-mem") == 0) {
+        if (strcmp(argv[i], "--max-mem") == 0 || strcmp(argv[i], "--mem-timeline") == 0) {
             i++; /* its value, which may look like an option ("-e" ...) */
             continue;
         }
@@ -885,6 +905,16 @@ static int cli_pmain(lua_State *L)
         return 0;
     if (ctx->max_mem != NULL && !cli_set_max_mem(ctx))
         return 0;
+    if (ctx->timeline_path != NULL) {
+        const char *why = NULL;
+        ctx->timeline = mw_lua_timeline_begin(ctx->alloc, 0.01, &why);
+        if (ctx->timeline == NULL) {
+            char message[128];
+            snprintf(message, sizeof message, "--mem-timeline: %s", why);
+            cli_message(ctx->progname, message);
+            return 0;
+        }
+    }
     cli_create_arg_table(L, argv, argc, script);
     /* The state was built with the collector stopped (nothing to collect
      * yet); run it from here in generational mode, as lua.c does, so that
@@ -916,6 +946,34 @@ static int cli_pmain(lua_State *L)
 
 /* }==================================================================== */
 
+/* Stops the --mem-timeline recorder and writes the chart and, beside it,
+ * the CSV (file.svg -> file.csv; any other name gets ".csv" appended).
+ * Returns 0 after reporting a file that cannot be written. */
+static int cli_write_timeline(cli_ctx *ctx)
+{
+    const char *svg = ctx->timeline_path;
+    size_t len = strlen(svg);
+    char csv[4096];
+    int ok = 0;
+    if (len >= 4 && strcmp(svg + len - 4, ".svg") == 0)
+        ok = snprintf(csv, sizeof csv, "%.*s.csv", (int)(len - 4), svg) < (int)sizeof csv;
+    else
+        ok = snprintf(csv, sizeof csv, "%s.csv", svg) < (int)sizeof csv;
+    mw_lua_timeline_stop(ctx->timeline);
+    const char *bad = NULL;
+    if (!ok || mw_lua_timeline_write(ctx->timeline, "moonwatch: memory over the run", svg,
+                                     csv, &bad) != 0) {
+        char message[4200];
+        snprintf(message, sizeof message, "--mem-timeline: cannot write '%s'",
+                 ok ? bad : svg);
+        cli_message(ctx->progname, message);
+        ok = 0;
+    }
+    mw_lua_timeline_free(ctx->timeline);
+    ctx->timeline = NULL;
+    return ok;
+}
+
 /* glibc serves blocks over 32 MiB with mmap and gives them back to the
  * kernel when freed, so every new large series (a rolling result over
  * 1e7 values is 80 MB) faults in fresh pages: measured, that was 10x the
@@ -943,6 +1001,8 @@ int main(int argc, char **argv)
     ctx.succeeded = 0;
     ctx.alloc = NULL;
     ctx.max_mem = NULL;
+    ctx.timeline_path = NULL;
+    ctx.timeline = NULL;
     ctx.mem_profile = 0;
     ctx.mem_profile_path = NULL;
     ctx.mem_profile_format = MW_LUA_PROFILE_TABLE;
@@ -963,6 +1023,8 @@ int main(int argc, char **argv)
     lua_pushlightuserdata(L, &ctx);
     status = lua_pcall(L, 1, 0, 0);
     cli_report(L, &ctx, status);
+    if (ctx.timeline != NULL && !cli_write_timeline(&ctx))
+        ctx.succeeded = 0;
     lua_close(L);
     return ctx.succeeded && status == LUA_OK ? EXIT_SUCCESS : EXIT_FAILURE;
 }

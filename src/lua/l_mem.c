@@ -7,6 +7,7 @@
  */
 #include "lua/l_mem.h"
 #include "lua/l_profile.h"
+#include "lua/l_timeline.h"
 
 #include "iter/parse.h"
 
@@ -115,8 +116,9 @@ void mw_lua_open_mem(lua_State *L, mw_lua_state *st)
         {"reset_peak", mem_resetpeak},
         {"resetpeak", mem_resetpeak},
         {"profile", mw_lua_mem_profile},
+        {"timeline", mw_lua_mem_timeline},
         {NULL, NULL}
     };
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 7);
     mw_lua_setfuncs(L, st, funcs);
 }

@@ -113,8 +113,9 @@ int mw_timeline_write_svg(const mw_timeline *tl, const char *title, mw_svg_sink 
         .y_bytes = 1,
         .x = t,
         .n = n,
-        .lines = {{"total", total, "#000000"}, {"peak in interval", peak, "#bbbbbb"},
-                  {"native heap", native, NULL}, {"Lua heap", lua, NULL}},
+        /* drawn in this order: the total on top */
+        .lines = {{"Lua heap", lua, "#1f77b4"}, {"native heap", native, "#ff7f0e"},
+                  {"peak in interval", peak, "#bbbbbb"}, {"total", total, "#000000"}},
         .n_lines = 4,
         .ref_y = tl->budget > 0.0 ? tl->budget : NAN,
         .ref_label = "budget",

@@ -34,6 +34,22 @@ check("--max-mem 1K -e 'print(1)'", 1, "--max-mem: 1.0 KiB is below the")
 check("--max-mem", 1, "'--max-mem' needs argument")
 check("--max-memory 1G", 1, "unrecognized option '--max-memory'")
 check("--help", 0, "--max-mem size")
+-- --mem-timeline: the chart and the samples beside it, also on failure
+local base = os.tmpname()
+os.remove(base)
+check("--mem-timeline " .. base .. ".svg -e 'local s = mw.series.zeros(1e6) s:release()'", 0, "")
+local svg = assert(io.open(base .. ".svg")):read("a")
+assert(svg:find("^<svg ") and svg:find("</svg>\n$"), "--mem-timeline writes an SVG")
+local csv = assert(io.open(base .. ".csv")):read("a")
+assert(csv:find("^t_seconds,lua_bytes,native_bytes,total_bytes,peak_bytes\n%d"), "and the CSV")
+os.remove(base .. ".svg"); os.remove(base .. ".csv")
+check("--mem-timeline=" .. base .. ".svg -e 'error(\"boom\")'", 1, "boom")
+assert(io.open(base .. ".svg"), "a failing run still gets its chart")
+os.remove(base .. ".svg"); os.remove(base .. ".csv")
+check("--mem-timeline /nonexistent/dir/x.svg -e 'print(1)'", 1,
+      "--mem-timeline: cannot write '/nonexistent/dir/x.svg'")
+check("--mem-timeline", 1, "'--mem-timeline' needs argument")
+
 -- the script and its arguments after the option
 local script = os.tmpname()
 local f = assert(io.open(script, "w"))

@@ -254,11 +254,16 @@ static void profile_hook(lua_State *L, lua_Debug *ar)
         profile_enter(p, L, line);
         line->occurrences++;
     } else if (ar->event == LUA_HOOKRET) {
-        if (!lua_getinfo(L, "S", ar))
-            return;
         /* A C function runs no line of its own: the current line is still
-         * its caller's, unless it resumed a coroutine that ran lines. */
-        if (ar->what[0] == 'C' && p->cur_thread == L)
+         * its caller's, unless it resumed a coroutine that ran lines. Most
+         * returns are of C functions (every s[i] is one), so tell them
+         * apart with "f" (push the function), not "S", which formats the
+         * source's short name each time. */
+        if (!lua_getinfo(L, "f", ar))
+            return;
+        int is_c = lua_iscfunction(L, -1);
+        lua_pop(L, 1);
+        if (is_c && p->cur_thread == L)
             return;
         profile_resume(p, L);
     }

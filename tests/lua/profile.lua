@@ -190,3 +190,20 @@ end, {quiet = true})
 t.eq(debug.gethook(), nil, "the hook is removed")
 prof = mw.mem.profile(function() end, {quiet = true})
 t.eq(prof.incomplete, false, "a new profile can start")
+
+-- Peak inside a line: a line that allocates 1e6 doubles and gives them
+-- back shows a net increment of (about) nothing, but its peak holds the
+-- series: at least the total before the line plus the doubles.
+do
+  local l_spike, start_total
+  local p = mw.mem.profile(function()
+    start_total = mw.mem.stats().total
+    local s = mw.series.zeros(1000000); s:release(); l_spike = here()
+  end, {quiet = true})
+  local ls = assert(line_of(p, l_spike), "the spike line is profiled")
+  assert(math.abs(ls.increment_native) < 65536,
+         "the spike's net native increment is small: " .. ls.increment_native)
+  assert(ls.peak >= start_total + 8000000,
+         "the peak inside the line holds the series: " .. ls.peak .. " vs " .. start_total)
+  assert(p.peak >= ls.peak, "the profile's peak is at least the line's")
+end

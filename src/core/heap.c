@@ -53,11 +53,20 @@ mw_status mw_heap_fail(mw_heap *heap, mw_status status)
     return status;
 }
 
+void mw_heap_set_tracer(mw_heap *heap, mw_heap_tracer fn, void *ud)
+{
+    heap->tracer = fn;
+    heap->tracer_ud = ud;
+}
+
 void *mw_heap_malloc(mw_heap *heap, const mw_type *t, size_t size)
 {
     void *p = mw_alloc_malloc(heap->alloc, MW_DOMAIN_NATIVE, size);
-    if (p != NULL)
+    if (p != NULL) {
         mw_heap_type_stats(heap, t)->bytes += size;
+        if (heap->tracer != NULL)
+            heap->tracer(heap->tracer_ud, t, p, size, 1, 0);
+    }
     return p;
 }
 
@@ -70,6 +79,12 @@ void *mw_heap_realloc(mw_heap *heap, const mw_type *t, void *p,
     if (q != NULL || new_size == 0) {
         mw_type_stats *s = mw_heap_type_stats(heap, t);
         s->bytes = s->bytes - old_size + new_size;
+        if (heap->tracer != NULL) {
+            if (p != NULL)
+                heap->tracer(heap->tracer_ud, t, p, old_size, 0, 0);
+            if (q != NULL)
+                heap->tracer(heap->tracer_ud, t, q, new_size, 1, 0);
+        }
     }
     return q;
 }
@@ -80,6 +95,8 @@ void mw_heap_free(mw_heap *heap, const mw_type *t, void *p, size_t size)
         return;
     mw_alloc_free(heap->alloc, MW_DOMAIN_NATIVE, p, size);
     mw_heap_type_stats(heap, t)->bytes -= size;
+    if (heap->tracer != NULL)
+        heap->tracer(heap->tracer_ud, t, p, size, 0, 0);
 }
 
 static size_t heap_gchead_size(const mw_type *t)
@@ -167,6 +184,8 @@ mw_object *mw_object_new_var(mw_heap *heap, const mw_type *t, size_t size)
     mw_type_stats *s = mw_heap_type_stats(heap, t);
     s->count++;
     s->bytes += block;
+    if (heap->tracer != NULL)
+        heap->tracer(heap->tracer_ud, t, o, block, 1, 1);
     return o;
 }
 
@@ -181,6 +200,8 @@ static void heap_destroy_object(mw_heap *heap, mw_object *o)
     mw_type_stats *s = mw_heap_type_stats(heap, t);
     s->count--;
     s->bytes -= block;
+    if (heap->tracer != NULL)
+        heap->tracer(heap->tracer_ud, t, o, block, 0, 1);
     heap_block_free(heap, mem, block);
 }
 
@@ -220,6 +241,7 @@ size_t mw_heap_destroy(mw_heap *heap)
 {
     if (heap == NULL)
         return 0;
+    heap->tracer = NULL;   /* the tracer's owner may be gone already */
     mw_gc *gc = &heap->gc;
     mw_gc_unfreeze(gc);
     mw_gc_collect(heap, MW_GC_NGEN - 1);

@@ -33,8 +33,16 @@ typedef struct mw_type_stats {
     size_t bytes;            /* live bytes: objects and their buffers */
 } mw_type_stats;
 
+/* A tracer of the heap's blocks (see mw_heap_set_tracer): `born` is 1
+ * for a block made, 0 for one freed; `object` is 1 for an object's block,
+ * 0 for a buffer charged to type t. */
+typedef void (*mw_heap_tracer)(void *ud, const mw_type *t, const void *block, size_t size,
+                               int born, int object);
+
 struct mw_heap {
     mw_alloc *alloc;         /* borrowed: outlives the heap */
+    mw_heap_tracer tracer;   /* NULL when off */
+    void *tracer_ud;
     mw_gc gc;
     mw_pool pool;            /* pages for objects of up to 256 bytes */
     mw_type_stats types[MW_HEAP_MAX_TYPES];
@@ -46,6 +54,10 @@ struct mw_heap {
 /* Returns a new, empty heap accounted by alloc (borrowed: alloc must
  * outlive it), or NULL if memory runs out. */
 mw_heap *mw_heap_new(mw_alloc *alloc);
+
+/* Installs fn (NULL: none) to be told of every object and buffer made
+ * and freed from now on (heap snapshots). fn must not use the heap. */
+void mw_heap_set_tracer(mw_heap *heap, mw_heap_tracer fn, void *ud);
 
 /* Frees every object still in the heap and the heap itself. Objects still
  * referenced are freed anyway, their owners' references left dangling, so

@@ -7,6 +7,7 @@
  */
 #include "lua/l_mem.h"
 #include "lua/l_profile.h"
+#include "lua/l_snapshot.h"
 #include "lua/l_timeline.h"
 
 #include "iter/parse.h"
@@ -107,6 +108,20 @@ static int mem_resetpeak(lua_State *L)
     return 0;
 }
 
+/* mw.mem.top([n [, by]]): the n largest groups of a snapshot taken now
+ * (snapshot:top). Upvalues as mw.mem.snapshot's. */
+static int mem_top(lua_State *L)
+{
+    lua_settop(L, 2);
+    mw_lua_mem_snapshot(L);                 /* 3: the snapshot */
+    lua_getfield(L, 3, "top");
+    lua_pushvalue(L, 3);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_call(L, 3, 1);
+    return 1;
+}
+
 void mw_lua_open_mem(lua_State *L, mw_lua_state *st)
 {
     static const luaL_Reg funcs[] = {
@@ -117,8 +132,18 @@ void mw_lua_open_mem(lua_State *L, mw_lua_state *st)
         {"resetpeak", mem_resetpeak},
         {"profile", mw_lua_mem_profile},
         {"timeline", mw_lua_mem_timeline},
+        {"trace", mw_lua_mem_trace},
         {NULL, NULL}
     };
-    lua_createtable(L, 0, 7);
+    lua_createtable(L, 0, 10);
     mw_lua_setfuncs(L, st, funcs);
+    /* snapshot and top: the state and the snapshot methods as upvalues */
+    lua_pushlightuserdata(L, st);
+    mw_lua_open_snapshot(L, st);
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, mw_lua_mem_snapshot, 2);
+    lua_setfield(L, -4, "snapshot");
+    lua_pushcclosure(L, mem_top, 2);
+    lua_setfield(L, -2, "top");
 }

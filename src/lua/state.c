@@ -3,6 +3,7 @@
  * the small helpers every binding shares.
  */
 #include "lua/state.h"
+#include "lua/l_snapshot.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@ static const char state_key = 'S';
 static int state_gc(lua_State *L)
 {
     mw_lua_state *st = lua_touserdata(L, 1);
+    mw_lua_trace_free(st);
     if (st->heap != NULL) {
         mw_heap_destroy(st->heap);
         st->heap = NULL;

@@ -29,6 +29,7 @@ typedef struct mw_lua_state {
     size_t native_at_step;   /* native bytes at the last pressure step */
     char *scratch;           /* text buffer for tostring, reused */
     size_t scratch_cap;
+    struct mw_lua_trace *trace; /* heap tracing (l_snapshot.c), or NULL */
 } mw_lua_state;
 
 /* Returns the module state, creating it on first use. Raises on memory

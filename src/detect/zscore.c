@@ -71,6 +71,11 @@ static mw_status zscore_init(mw_detector *d, char *err)
         z->min_periods = window > 0 && window < 30 ? (window > 2 ? window : 2) : 30;
     z->side = (int)d->params[P_SIDE];
     z->windowed = window > 0;
+    if (window == 1) {
+        snprintf(err, MW_DETECT_ERRLEN,
+                 "window must be 0 (all history) or at least 2 (a std needs two values)");
+        return MW_EINVAL;
+    }
     if (window > 0 && z->min_periods > window) {
         snprintf(err, MW_DETECT_ERRLEN, "min_periods (%zu) must not exceed window (%zu)",
                  z->min_periods, window);

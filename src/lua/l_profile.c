@@ -441,24 +441,13 @@ static int64_t profile_sum(const int64_t v[PROFILE_HEAPS])
     return v[PROFILE_LUA] + v[PROFILE_NATIVE];
 }
 
-/* Writes n bytes with a binary unit, signed (+/-) if `sign`. */
+/* Writes n bytes with a binary unit (mw_lua_format_bytes), signed (+/-)
+ * if `sign`. */
 static void profile_put_bytes(FILE *out, int width, int64_t n, int sign)
 {
-    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
-    char buf[32];
-    double mag = n < 0 ? -(double)n : (double)n;
-    const char *prefix = n < 0 ? "-" : sign ? "+" : "";
-    if (mag < 1024) {
-        snprintf(buf, sizeof buf, "%s%.0f B", prefix, mag);
-    } else {
-        int u = 0;
-        mag /= 1024;
-        while (mag >= 1024 && u < 3) {
-            mag /= 1024;
-            u++;
-        }
-        snprintf(buf, sizeof buf, "%s%.1f %s", prefix, mag, units[u]);
-    }
+    char mag[32], buf[40];
+    mw_lua_format_bytes(mag, sizeof mag, n < 0 ? (size_t)-n : (size_t)n);
+    snprintf(buf, sizeof buf, "%s%s", n < 0 ? "-" : sign ? "+" : "", mag);
     fprintf(out, "%*s", width, buf);
 }
 

@@ -77,7 +77,7 @@ mw_lua_state *mw_lua_state_open(lua_State *L)
 
 void mw_lua_format_bytes(char *buf, size_t cap, size_t bytes)
 {
-    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     double value = (double)bytes;
     int unit = 0;
     while (value >= 1024.0 && unit < 4) {
@@ -85,7 +85,7 @@ void mw_lua_format_bytes(char *buf, size_t cap, size_t bytes)
         unit++;
     }
     if (unit == 0)
-        snprintf(buf, cap, "%zu bytes", bytes);
+        snprintf(buf, cap, "%zu B", bytes);
     else
         snprintf(buf, cap, "%.1f %s", value, units[unit]);
 }

@@ -52,7 +52,7 @@ mw_lua_state *mw_lua_live(lua_State *L);
  * or the status's text. Never returns. */
 int mw_lua_status_error(lua_State *L, mw_status status);
 
-/* Writes bytes as "812 bytes", "3.5 KiB", "256.0 MiB" ... into buf. */
+/* Writes bytes as "812 B", "3.5 KiB", "256.0 MiB" ... into buf. */
 void mw_lua_format_bytes(char *buf, size_t cap, size_t bytes);
 /* Writes "limit 256.0 MiB, requested 4096 bytes" for a's last refusal. */
 void mw_lua_budget_detail(const mw_alloc *a, char *buf, size_t cap);

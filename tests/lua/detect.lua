@@ -252,6 +252,7 @@ t.raises("no column 'c'", function() mw.detect.zscore{}:run(f2, "c") end)
 t.raises("series or frame expected", function() mw.detect.zscore{}:run({1, 2}) end)
 
 t.raises("window must be an integer in [0, 1000000000], got 1.5", mw.detect.zscore, {window = 1.5})
+t.raises("window must be 0 (all history) or at least 2", mw.detect.zscore, {window = 1})
 t.raises("min_periods (10) must not exceed window (3)", mw.detect.zscore, {window = 3, min_periods = 10})
 t.raises("side must be one of 'both', 'up', 'down' (got 'left')", mw.detect.zscore, {side = "left"})
 t.raises("alpha must be a number in (0, 1], got 0", mw.detect.ewma, {alpha = 0})

@@ -602,15 +602,18 @@ static int series_count(lua_State *L)
 /* The reductions below return NaN when they lack data (and only then,
  * or when the data holds infinities of both signs): the count is only
  * taken in that case, so the common case is one pass. */
-static int series_mean(lua_State *L)
+static int series_reduce(lua_State *L, double (*reduce)(const double *, size_t),
+                         const char *name)
 {
     mw_series *s = mw_lua_check_series(L, 1);
-    double r = mw_stats_mean(mw_series_values(s), s->len);
+    double r = reduce(mw_series_values(s), s->len);
     if (isnan(r))
-        series_need(L, s, 1, "mean");
+        series_need(L, s, 1, name);
     lua_pushnumber(L, (lua_Number)r);
     return 1;
 }
+
+static int series_mean(lua_State *L) { return series_reduce(L, mw_stats_mean, "mean"); }
 
 static size_t series_ddof(lua_State *L, int arg)
 {
@@ -634,25 +637,9 @@ static int series_var_std(lua_State *L, int want_std)
 static int series_var(lua_State *L) { return series_var_std(L, 0); }
 static int series_std(lua_State *L) { return series_var_std(L, 1); }
 
-static int series_min(lua_State *L)
-{
-    mw_series *s = mw_lua_check_series(L, 1);
-    double r = mw_stats_min(mw_series_values(s), s->len);
-    if (isnan(r))
-        series_need(L, s, 1, "min");
-    lua_pushnumber(L, (lua_Number)r);
-    return 1;
-}
+static int series_min(lua_State *L) { return series_reduce(L, mw_stats_min, "min"); }
 
-static int series_max(lua_State *L)
-{
-    mw_series *s = mw_lua_check_series(L, 1);
-    double r = mw_stats_max(mw_series_values(s), s->len);
-    if (isnan(r))
-        series_need(L, s, 1, "max");
-    lua_pushnumber(L, (lua_Number)r);
-    return 1;
-}
+static int series_max(lua_State *L) { return series_reduce(L, mw_stats_max, "max"); }
 
 static int series_arg(lua_State *L, int want_max)
 {

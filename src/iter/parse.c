@@ -394,6 +394,36 @@ mw_parse_result mw_parse_time(const char *s, size_t len, int64_t *epoch_ms)
     return MW_PARSE_OK;
 }
 
+size_t mw_format_time(int64_t epoch_ms, char *buf)
+{
+    /* Floor division, so instants before 1970 land in the right day. */
+    int64_t ms = epoch_ms % 1000, secs = epoch_ms / 1000;
+    if (ms < 0) {
+        ms += 1000;
+        secs--;
+    }
+    int64_t days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    /* Civil date from days since 1970-01-01 (Howard Hinnant's algorithm). */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2);
+    int n = snprintf(buf, MW_TIME_TEXT, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)y,
+                     (int)m, (int)d, (int)(rem / 3600), (int)(rem % 3600 / 60), (int)(rem % 60));
+    if (ms != 0)
+        n += snprintf(buf + n, MW_TIME_TEXT - (size_t)n, ".%03d", (int)ms);
+    return (size_t)n;
+}
+
 mw_field_kind mw_parse_infer(const char *s, size_t len)
 {
     double number;

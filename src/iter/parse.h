@@ -65,6 +65,12 @@ mw_parse_result mw_parse_size(const char *s, size_t len, size_t *out);
  * MW_PARSE_INVALID with *epoch_ms untouched. */
 mw_parse_result mw_parse_time(const char *s, size_t len, int64_t *epoch_ms);
 
+/* Writes epoch_ms as "YYYY-MM-DD HH:MM:SS" (UTC), with ".mmm" when it has
+ * milliseconds, into buf (at least MW_TIME_TEXT bytes). Years outside
+ * 0..9999 are written as they are. Returns the text's length. */
+#define MW_TIME_TEXT 40
+size_t mw_format_time(int64_t epoch_ms, char *buf);
+
 /* Returns 1 if the field is one of the missing-value spellings above
  * (blanks around it ignored), else 0. */
 int mw_parse_is_missing(const char *s, size_t len);

@@ -12,6 +12,8 @@
 #include "lua/l_gc.h"
 #include "lua/l_csv.h"
 #include "lua/l_detect.h"
+#include "lua/l_nab.h"
+#include "lua/l_time.h"
 #include "lua/l_iter.h"
 #include "lua/l_jsonl.h"
 #include "lua/l_synth.h"
@@ -89,6 +91,8 @@ int luaopen_moonwatch(lua_State *L)
         {"mem", mw_lua_open_mem},
         {"detect", mw_lua_open_detect},
         {"thresh", mw_lua_open_thresh},
+        {"time", mw_lua_open_time},
+        {"nab", mw_lua_open_nab},
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         parts[i].open(L, st);

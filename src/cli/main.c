@@ -50,6 +50,7 @@
 #include <malloc.h>
 #endif
 
+#include "cli/embedded.h"
 #include "core/alloc.h"
 #include "iter/parse.h"
 #include "lua/state.h"
@@ -421,6 +422,45 @@ static int cli_handle_script(lua_State *L, const cli_ctx *ctx, char **argv)
         }
     }
     return cli_report(L, ctx, status);
+}
+
+/* Whether the script word is one of the commands built into moonwatch
+ * (`moonwatch detect ...`, `moonwatch eval ...`); a script file of that
+ * name runs as `moonwatch ./detect`. */
+static int cli_is_command(const char *word)
+{
+    return strcmp(word, "detect") == 0 || strcmp(word, "eval") == 0;
+}
+
+/* Runs a built-in command: the embedded commands.lua, given the command's
+ * name and a table of the embedded files (the pipelines); its result is
+ * the exit status. Returns 1 when the command succeeded. */
+static int cli_handle_command(lua_State *L, const cli_ctx *ctx, const char *name)
+{
+    const mw_embedded *commands = NULL;
+    lua_newtable(L);
+    for (const mw_embedded *e = mw_cli_embedded; e->name != NULL; e++) {
+        if (strcmp(e->name, "commands") == 0)
+            commands = e;
+        lua_pushlstring(L, e->text, e->len);
+        lua_setfield(L, -2, e->name);
+    }
+    int status = commands == NULL ? (lua_pushliteral(L, "no commands built in"), LUA_ERRRUN)
+                                  : luaL_loadbufferx(L, commands->text, commands->len,
+                                                     "=(moonwatch commands)", "t");
+    if (status == LUA_OK) {
+        lua_insert(L, -2);
+        lua_pushstring(L, name);
+        lua_insert(L, -2);
+        status = cli_docall(L, 2, 1);
+    }
+    if (status != LUA_OK) {
+        cli_report(L, ctx, status);
+        return 0;
+    }
+    int code = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return code == 0;
 }
 
 /* Runs LUA_INIT_5_4, or else LUA_INIT: "@file" runs the file, anything else
@@ -925,6 +965,11 @@ static int cli_pmain(lua_State *L)
         return 0;
     if (!cli_run_args(L, ctx, argv, options_end))
         return 0;
+    if (script > 0 && cli_is_command(argv[script]) && strcmp(argv[script - 1], "--") != 0) {
+        if (cli_handle_command(L, ctx, argv[script]))
+            ctx->succeeded = 1;
+        return 0;
+    }
     if (script > 0 && cli_handle_script(L, ctx, argv + script) != LUA_OK)
         return 0;
     if (args & CLI_HAS_I) {

@@ -1,10 +1,12 @@
 /*
  * l_time.c: mw.time.parse and mw.time.format, the CSV reader's timestamp
- * rules (iter/parse.h) for scripts: epoch milliseconds, UTC.
+ * rules (iter/parse.h) for scripts: epoch milliseconds, UTC; and
+ * mw.time.now, a monotonic clock in seconds.
  */
 #include "lua/l_time.h"
 
 #include <math.h>
+#include <time.h>
 
 #include "iter/parse.h"
 
@@ -42,11 +44,21 @@ static int time_format(lua_State *L)
     return 1;
 }
 
+/* mw.time.now(): seconds on a monotonic clock, for measuring intervals. */
+static int time_now(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+    return 1;
+}
+
 void mw_lua_open_time(lua_State *L, mw_lua_state *st)
 {
     static const luaL_Reg funcs[] = {
         {"parse", time_parse},
         {"format", time_format},
+        {"now", time_now},
         {NULL, NULL}
     };
     lua_createtable(L, 0, 2);

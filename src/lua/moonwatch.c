@@ -12,6 +12,7 @@
 #include "lua/l_gc.h"
 #include "lua/l_csv.h"
 #include "lua/l_detect.h"
+#include "lua/l_fs.h"
 #include "lua/l_nab.h"
 #include "lua/l_time.h"
 #include "lua/l_iter.h"
@@ -93,6 +94,7 @@ int luaopen_moonwatch(lua_State *L)
         {"thresh", mw_lua_open_thresh},
         {"time", mw_lua_open_time},
         {"nab", mw_lua_open_nab},
+        {"fs", mw_lua_open_fs},
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         parts[i].open(L, st);

@@ -1,0 +1,615 @@
+-- commands.lua: `moonwatch detect` and `moonwatch eval`, built into the
+-- command (tools/embed.c). Called with the command's name and a table of
+-- the built-in files ({["pipelines/default"] = source, ...}); the
+-- arguments after the command's name are in `arg` (1..n). Returns the
+-- exit status.
+--
+-- Errors a user can fix (a bad option, a missing file, a malformed row)
+-- are reported as "moonwatch detect: message" without a traceback; rows
+-- already written stay written.
+local command, builtin = ...
+local prog = "moonwatch " .. command
+
+local USAGE = {
+  detect = [[
+usage: moonwatch detect [options] [input ...]
+
+Scores every row of each input (a CSV file, a directory of them, or - for
+standard input; standard input when none is given) with a pipeline or a
+detector, and writes timestamp,value,score,anomaly rows.
+
+  --pipeline NAME|FILE   a pipeline: built in (default, gaussian) or a Lua
+                         file returning one (default: default)
+  --detector KIND        a single detector instead (mw.detect.<KIND>);
+                         anomaly when its score >= --threshold (default 3)
+  --param NAME=VALUE     a parameter of the pipeline or detector (repeat)
+  --threshold X          the score that makes an anomaly (default: the
+                         pipeline's own)
+  --column NAME          the value column (default: value, or the first
+                         column that is not the time column)
+  --time-column NAME     the time column (default: timestamp, time, date
+                         or ts if present; else rows are numbered)
+  --out FILE|DIR         where the rows go (default: standard output);
+                         a directory for several inputs
+  --plot FILE|DIR        an SVG chart of values, scores and anomalies
+  --labels FILE          NAB-style labelled windows to shade in the plot
+  --quiet                no summary
+  -h, --help             this text
+]],
+  eval = [[
+usage: moonwatch eval --data DIR --labels FILE [options]
+
+Runs a pipeline over every CSV file under DIR and scores the detections
+as the Numenta Anomaly Benchmark does (one threshold per profile for the
+whole corpus, chosen to maximise the score; normalised so that a
+detector that never fires scores 0 and a perfect one 100).
+
+  --data DIR             the series: DIR/<category>/<name>.csv
+  --labels FILE          NAB's combined_windows.json
+  --pipeline NAME|FILE   the pipeline (default: default)
+  --detector KIND        a single detector instead of a pipeline
+  --param NAME=VALUE     a parameter of the pipeline or detector (repeat)
+  --profile NAME         standard, reward_low_FP_rate, reward_low_FN_rate
+                         or all (default: all)
+  --results DIR          also write results in NAB's layout:
+                         DIR/<detector>/<category>/<detector>_<name>.csv
+  --name NAME            the detector's name in those files (default:
+                         the pipeline's name)
+  --quiet                only the scores, no per-file table
+  -h, --help             this text
+]],
+}
+
+-- A user error: reported without a traceback.
+local UserError = {}
+UserError.__index = UserError
+local function fail(fmt, ...)
+  error(setmetatable({msg = string.format(fmt, ...)}, UserError), 0)
+end
+local function usage_fail(fmt, ...)
+  error(setmetatable({msg = string.format(fmt, ...), usage = true}, UserError), 0)
+end
+
+-- Calls f, turning a library error (a missing file, a malformed label
+-- file) into a user error without a traceback or a position.
+local function try(f, ...)
+  local res = table.pack(pcall(f, ...))
+  if not res[1] then
+    if getmetatable(res[2]) == UserError then error(res[2], 0) end
+    fail("%s", (tostring(res[2]):gsub("^%(moonwatch commands%):%d+: ", "")))
+  end
+  return table.unpack(res, 2, res.n)
+end
+
+-- Options: spec[name] = "value" | "list" | "flag".
+local function parse_args(argv, spec)
+  local opts, inputs = {}, {}
+  local i = 1
+  while i <= #argv do
+    local a = argv[i]
+    if a == "--" then
+      for j = i + 1, #argv do inputs[#inputs + 1] = argv[j] end
+      break
+    elseif a == "-h" or a == "--help" then
+      opts.help = true
+    elseif a:sub(1, 2) == "--" then
+      local name, value = a:match("^%-%-([^=]+)=(.*)$")
+      name = name or a:sub(3)
+      local kind = spec[name]
+      if kind == nil then usage_fail("unknown option '--%s'", name) end
+      if kind == "flag" then
+        if value then usage_fail("option '--%s' takes no value", name) end
+        opts[name] = true
+      else
+        if value == nil then
+          i = i + 1
+          value = argv[i]
+          if value == nil then usage_fail("option '--%s' needs a value", name) end
+        end
+        if kind == "list" then
+          opts[name] = opts[name] or {}
+          table.insert(opts[name], value)
+        else
+          opts[name] = value
+        end
+      end
+    elseif a ~= "-" and a:sub(1, 1) == "-" then
+      usage_fail("unknown option '%s'", a)
+    else
+      inputs[#inputs + 1] = a
+    end
+    i = i + 1
+  end
+  return opts, inputs
+end
+
+-- "window=500" -> "window", 500 (integers stay integers; true/false are
+-- booleans; anything else is a string).
+local function parse_param(text)
+  local name, value = text:match("^([%a_][%w_]*)=(.*)$")
+  if not name then usage_fail("--param '%s' is not NAME=VALUE", text) end
+  if value == "true" then return name, true end
+  if value == "false" then return name, false end
+  return name, math.tointeger(tonumber(value)) or tonumber(value) or value
+end
+
+local function params_of(opts)
+  local params, order = {}, {}
+  for _, text in ipairs(opts.param or {}) do
+    local name, value = parse_param(text)
+    if params[name] == nil then order[#order + 1] = name end
+    params[name] = value
+  end
+  return params, order
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return keys
+end
+
+-- The pipelines built into the command, by name.
+local function builtin_names()
+  local names = {}
+  for key in pairs(builtin) do
+    local name = key:match("^pipelines/(.+)$")
+    if name then names[#names + 1] = name end
+  end
+  table.sort(names)
+  return names
+end
+
+-- Loads a pipeline definition: a built-in name or a Lua file returning
+-- {name, summary, params, new}.
+local function load_definition(spec)
+  local chunk, err
+  if builtin["pipelines/" .. spec] and not spec:find("/", 1, true) and not spec:find("%.lua$") then
+    chunk, err = load(builtin["pipelines/" .. spec], "=pipelines/" .. spec .. ".lua", "t")
+  else
+    local fh = io.open(spec, "r")
+    if not fh then
+      fail("no pipeline '%s': not a file, and the built-in ones are %s", spec,
+           table.concat(builtin_names(), ", "))
+    end
+    fh:close()
+    chunk, err = loadfile(spec, "t")
+  end
+  if not chunk then fail("pipeline '%s' does not load: %s", spec, err) end
+  local ok, def = pcall(chunk)
+  if not ok then fail("pipeline '%s' failed while loading: %s", spec, tostring(def)) end
+  if type(def) ~= "table" or type(def.new) ~= "function" then
+    fail("pipeline '%s' must return a table with a function 'new' (got %s)", spec, type(def))
+  end
+  def.name = def.name or spec:match("([^/]+)%.lua$") or spec
+  def.params = def.params or {}
+  return def
+end
+
+-- A pipeline maker: returns a function making a fresh pipeline per
+-- series, and the name to show.
+local function pipeline_maker(opts)
+  local params, order = params_of(opts)
+  if opts.detector then
+    if opts.pipeline then usage_fail("give --pipeline or --detector, not both") end
+    local kind = opts.detector
+    if not mw.detect[kind] or type(mw.detect[kind]) ~= "function" or kind == "load" or kind == "chain"
+       or kind == "info" then
+      fail("no detector '%s'; the kinds are %s", kind, table.concat(mw.detect.names, ", "))
+    end
+    local ok, probe = pcall(mw.detect[kind], params)
+    if not ok then fail("%s", tostring(probe):gsub("^bad argument #1 to '[^']*' %((.*)%)$", "%1")) end
+    probe:release()
+    local threshold = 3
+    return function()
+      local d = mw.detect[kind](params)
+      return {
+        threshold = threshold,
+        run = function(_, values) return d:run(values) end,
+        release = function() d:release() end,
+      }
+    end, kind
+  end
+  local def = load_definition(opts.pipeline or "default")
+  local merged = {}
+  for k, v in pairs(def.params) do merged[k] = v end
+  for _, name in ipairs(order) do
+    local default = def.params[name]
+    if default == nil then
+      fail("pipeline '%s' has no parameter '%s'; its parameters are %s", def.name, name,
+           #sorted_keys(def.params) > 0 and table.concat(sorted_keys(def.params), ", ") or "none")
+    end
+    local value = params[name]
+    if type(value) ~= type(default) then
+      fail("parameter '%s' of pipeline '%s' must be a %s, got '%s'", name, def.name, type(default),
+           tostring(value))
+    end
+    if math.type(default) == "integer" and math.type(value) ~= "integer" then
+      fail("parameter '%s' of pipeline '%s' must be an integer, got %s", name, def.name, tostring(value))
+    end
+    merged[name] = value
+  end
+  return function()
+    local ok, p = pcall(def.new, merged)
+    if not ok then fail("pipeline '%s': %s", def.name, tostring(p)) end
+    if type(p) ~= "table" and type(p) ~= "userdata" then
+      fail("pipeline '%s': new must return an object with a method run", def.name)
+    end
+    return p
+  end, def.name
+end
+
+-- The time and value columns of a frame.
+local TIME_NAMES = {"timestamp", "time", "date", "ts", "datetime"}
+local function pick_columns(frame, opts, source)
+  local names = frame:columns()
+  local has = {}
+  for _, n in ipairs(names) do has[n] = true end
+  local time = opts["time-column"]
+  if time and not has[time] then
+    fail("%s: no time column '%s' (columns: %s)", source, time, table.concat(names, ", "))
+  end
+  if not time then
+    for _, n in ipairs(TIME_NAMES) do if has[n] then time = n; break end end
+  end
+  local value = opts.column
+  if value and not has[value] then
+    fail("%s: no column '%s' (numeric columns: %s)", source, value, table.concat(names, ", "))
+  end
+  if not value then
+    if has.value then
+      value = "value"
+    else
+      for _, n in ipairs(names) do if n ~= time then value = n; break end end
+    end
+  end
+  if not value then fail("%s: no numeric column to score", source) end
+  return value, time
+end
+
+local function fmt_bytes(n)
+  if n >= 1 << 30 then return string.format("%.1f GiB", n / (1 << 30)) end
+  if n >= 1 << 20 then return string.format("%.1f MiB", n / (1 << 20)) end
+  if n >= 1 << 10 then return string.format("%.1f KiB", n / (1 << 10)) end
+  return string.format("%d B", n)
+end
+
+local function fmt_num(x)
+  if x ~= x then return "" end
+  return string.format("%.14g", x)
+end
+
+local function fmt_score(x)
+  if x ~= x then return "" end
+  return string.format("%.6g", x)
+end
+
+-- The inputs of `detect`: {path, label, rel} with "-" for standard input.
+local function expand_inputs(inputs)
+  local list = {}
+  if #inputs == 0 then inputs = {"-"} end
+  for _, path in ipairs(inputs) do
+    if path ~= "-" and mw.fs.isdir(path) then
+      local files = mw.fs.list(path, ".csv")
+      if #files == 0 then fail("no .csv files under '%s'", path) end
+      for _, rel in ipairs(files) do
+        list[#list + 1] = {path = path:gsub("/$", "") .. "/" .. rel, rel = rel}
+      end
+    else
+      list[#list + 1] = {path = path, rel = path == "-" and "stdin.csv" or path:match("[^/]+$")}
+    end
+  end
+  return list
+end
+
+local function join(dir, rel) return dir:gsub("/$", "") .. "/" .. rel end
+
+local function ensure_parent(path)
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir and dir ~= "" then mw.fs.mkdir(dir) end
+end
+
+local function open_out(path)
+  ensure_parent(path)
+  local fh, err = io.open(path, "w")
+  if not fh then fail("cannot write '%s': %s", path, err) end
+  return fh
+end
+
+-- Labelled windows of a file, by its path relative to the labels' root.
+local function windows_for(labels, rel, path)
+  if not labels then return nil end
+  if labels[rel] then return labels[rel] end
+  for key, w in pairs(labels) do
+    if path:sub(-#key) == key then return w end
+  end
+  return nil
+end
+
+-- Scores one input: streams it in batches through the pipeline, writes
+-- the rows, and keeps what the plot needs. Returns a summary.
+local function detect_one(input, opts, make, out, plot_path, labels)
+  local t0 = mw.time.now()
+  local p = make()
+  local threshold = tonumber(opts.threshold) or p.threshold or 0.5
+  local rows, anomalies, first = 0, 0, nil
+  local keep = plot_path and {time = {}, value = {}, score = {}, flags = {}} or nil
+  local ok, err = pcall(function()
+    local value_col, time_col
+    for batch in mw.csv(input.path, {batch = 65536, progress = false}) do
+      if not value_col then
+        value_col, time_col = pick_columns(batch, opts, input.path)
+        if out then out:write("timestamp,value,score,anomaly\n") end
+      end
+      local values = batch[value_col]
+      local time = time_col and batch[time_col] or nil
+      local scores, flags = p:run(values, time)
+      if not scores or #scores ~= #values then
+        fail("pipeline gave %s scores for %d values", scores and #scores or "no", #values)
+      end
+      local buf = {}
+      for i = 1, #values do
+        local s = scores[i]
+        local a
+        if flags then a = flags[i] ~= 0 and flags[i] == flags[i] else a = s >= threshold end
+        local row = rows + i
+        if a then
+          anomalies = anomalies + 1
+          first = first or (time and mw.time.format(time[i]) or tostring(row))
+        end
+        if out then
+          buf[#buf + 1] = (time and mw.time.format(time[i]) or tostring(row)) .. "," .. fmt_num(values[i]) ..
+                          "," .. fmt_score(s) .. "," .. (a and "1" or "0")
+          if #buf == 4096 then
+            buf[#buf + 1] = ""
+            out:write(table.concat(buf, "\n"))
+            buf = {}
+          end
+        end
+        if keep then
+          local k = #keep.value + 1
+          keep.time[k] = time and time[i] or row
+          keep.value[k], keep.score[k], keep.flags[k] = values[i], s, a and 1 or 0
+        end
+      end
+      if out and #buf > 0 then
+        buf[#buf + 1] = ""
+        out:write(table.concat(buf, "\n"))
+      end
+      rows = rows + #values
+      scores:release()
+      if flags and flags.release then flags:release() end
+      batch:release()
+    end
+  end)
+  if p.release then p:release() end
+  if not ok then
+    if getmetatable(err) == UserError then err = err.msg end
+    err = tostring(err):gsub("^%(moonwatch commands%):%d+: ", "")
+    local where = input.path == "-" and "stdin" or input.path
+    if err:find(where, 1, true) then where = nil end   -- the reader names the file itself
+    fail("%s%s%s", where and where .. ": " or "", err,
+         rows > 0 and string.format(" (after %d rows, written)", rows) or "")
+  end
+  if keep and rows > 0 then
+    local windows = windows_for(labels, input.rel, input.path)
+    local okp, perr = pcall(mw.plot.svg, {
+      time = keep.time, value = keep.value, score = keep.score, anomalies = keep.flags,
+      threshold = threshold, windows = windows, file = plot_path,
+      title = input.path == "-" and "stdin" or input.path,
+    })
+    if not okp then fail("%s", tostring(perr)) end
+  end
+  return {rows = rows, anomalies = anomalies, first = first, seconds = mw.time.now() - t0}
+end
+
+local function cmd_detect(argv)
+  local opts, inputs = parse_args(argv, {
+    pipeline = "value", detector = "value", param = "list", threshold = "value",
+    column = "value", ["time-column"] = "value", out = "value", plot = "value",
+    labels = "value", quiet = "flag",
+  })
+  if opts.help then io.write(USAGE.detect); return 0 end
+  if opts.threshold and not tonumber(opts.threshold) then
+    usage_fail("--threshold '%s' is not a number", opts.threshold)
+  end
+  local make, name = pipeline_maker(opts)
+  local list = expand_inputs(inputs)
+  local many = #list > 1
+  if many and opts.out and not mw.fs.isdir(opts.out) and opts.out:match("%.csv$") then
+    usage_fail("--out '%s' is a file, but there are %d inputs: give a directory", opts.out, #list)
+  end
+  if many and opts.plot and opts.plot:match("%.svg$") then
+    usage_fail("--plot '%s' is a file, but there are %d inputs: give a directory", opts.plot, #list)
+  end
+  local labels = opts.labels and try(mw.nab.labels, opts.labels) or nil
+  -- The summary goes to stderr when the rows go to stdout.
+  local say = (opts.out or many) and io.stdout or io.stderr
+  mw.mem.resetpeak()
+  local total = {rows = 0, anomalies = 0, seconds = 0}
+  for _, input in ipairs(list) do
+    local out
+    if opts.out then
+      out = open_out(many and join(opts.out, input.rel) or opts.out)
+    elseif not many then
+      out = io.stdout
+    end
+    local plot = opts.plot and (many and join(opts.plot, input.rel:gsub("%.csv$", "") .. ".svg") or opts.plot)
+    if plot then ensure_parent(plot) end
+    local ok, r = pcall(detect_one, input, opts, make, out, plot, labels)
+    if out and out ~= io.stdout then out:close() end
+    if not ok then error(r, 0) end
+    total.rows, total.anomalies = total.rows + r.rows, total.anomalies + r.anomalies
+    total.seconds = total.seconds + r.seconds
+    if not opts.quiet then
+      say:write(string.format("%s: %d rows, %d anomalies%s, %.3f s\n",
+                              input.path == "-" and "stdin" or input.path, r.rows, r.anomalies,
+                              r.first and (" (first at " .. r.first .. ")") or "", r.seconds))
+    end
+  end
+  if not opts.quiet then
+    local stats = mw.mem.stats()
+    say:write(string.format("%s%s: %d rows, %d anomalies, %.3f s, peak memory %s\n",
+                            many and "total " or "", name, total.rows, total.anomalies,
+                            total.seconds, fmt_bytes(stats.peak)))
+  end
+  return 0
+end
+
+-- Reads a whole CSV file as one value series and one time series.
+local function read_series(path, opts)
+  local values, times, n = {}, {}, 0
+  local value_col, time_col
+  for batch in mw.csv(path, {batch = 1 << 20, progress = false}) do
+    if not value_col then
+      value_col, time_col = pick_columns(batch, opts, path)
+      if not time_col then fail("%s: no time column (NAB series have 'timestamp')", path) end
+    end
+    values[#values + 1], times[#times + 1] = batch[value_col], batch[time_col]
+    n = n + #batch[value_col]
+  end
+  if #values == 1 then return values[1], times[1], n end
+  local v, t = mw.series.zeros(n), mw.series.zeros(n)
+  local k = 0
+  for b = 1, #values do
+    for i = 1, #values[b] do
+      v[k + i], t[k + i] = values[b][i], times[b][i]
+    end
+    k = k + #values[b]
+  end
+  return v, t, n
+end
+
+local PROFILES = {"standard", "reward_low_FP_rate", "reward_low_FN_rate"}
+
+local function cmd_eval(argv)
+  local opts, rest = parse_args(argv, {
+    data = "value", labels = "value", pipeline = "value", detector = "value", param = "list",
+    profile = "value", results = "value", name = "value", quiet = "flag",
+    column = "value", ["time-column"] = "value",
+  })
+  if opts.help then io.write(USAGE.eval); return 0 end
+  if #rest > 0 then usage_fail("unexpected argument '%s' (the series go in --data DIR)", rest[1]) end
+  if not opts.data then usage_fail("--data DIR is required") end
+  if not opts.labels then usage_fail("--labels FILE is required") end
+  if not mw.fs.isdir(opts.data) then fail("--data '%s' is not a directory", opts.data) end
+  local profiles = PROFILES
+  if opts.profile and opts.profile ~= "all" then
+    if not mw.nab.profiles[opts.profile] then
+      usage_fail("unknown profile '%s': standard, reward_low_FP_rate, reward_low_FN_rate or all",
+                 opts.profile)
+    end
+    profiles = {opts.profile}
+  end
+  local make, name = pipeline_maker(opts)
+  name = opts.name or name
+  local labels = try(mw.nab.labels, opts.labels)
+  local files = mw.fs.list(opts.data, ".csv")
+  local runs, inputs, skipped = {}, {}, {}
+  mw.mem.resetpeak()
+  local t0 = mw.time.now()
+  for _, rel in ipairs(files) do
+    if labels[rel] then
+      local path = join(opts.data, rel)
+      local values, time = try(read_series, path, opts)
+      local p = make()
+      local ok, scores = pcall(p.run, p, values, time)
+      if p.release then p:release() end
+      if not ok then
+        if getmetatable(scores) == UserError then scores = scores.msg end
+        fail("%s: %s", path, tostring(scores))
+      end
+      if #scores ~= #values then fail("%s: the pipeline gave %d scores for %d values", path, #scores, #values) end
+      runs[#runs + 1] = {name = rel, score = scores, time = time, windows = labels[rel]}
+      inputs[#runs] = values
+    else
+      skipped[#skipped + 1] = rel
+    end
+  end
+  local run_seconds = mw.time.now() - t0
+  if #runs == 0 then fail("no file under '%s' has labels in '%s'", opts.data, opts.labels) end
+  local missing = {}
+  for rel in pairs(labels) do
+    local found = false
+    for _, r in ipairs(runs) do if r.name == rel then found = true; break end end
+    if not found then missing[#missing + 1] = rel end
+  end
+  local results = {}
+  for _, profile in ipairs(profiles) do
+    local ok, r = pcall(mw.nab.score, runs, {profile = profile})
+    if not ok then fail("%s", tostring(r)) end
+    results[profile] = r
+  end
+  local seconds = mw.time.now() - t0
+  local main = results.standard or results[profiles[1]]
+
+  print(string.format("%s on %d series (%d labelled windows), %.2f s (pipeline %.2f s), peak memory %s",
+                      name, #runs, main.labelled, seconds, run_seconds, fmt_bytes(mw.mem.stats().peak)))
+  if #skipped > 0 then
+    io.stderr:write(string.format("%s: %d files without labels skipped: %s\n", prog, #skipped,
+                                  table.concat(skipped, ", ")))
+  end
+  if #missing > 0 then
+    table.sort(missing)
+    io.stderr:write(string.format("%s: %d labelled files not under '%s': %s\n", prog, #missing,
+                                  opts.data, table.concat(missing, ", ")))
+  end
+  print()
+  print(string.format("%-20s %8s %10s %4s %4s %5s", "profile", "score", "threshold", "TP", "FN", "FP"))
+  for _, profile in ipairs(profiles) do
+    local r = results[profile]
+    print(string.format("%-20s %8.2f %10.4g %4d %4d %5d", profile, r.score or 0 / 0, r.threshold,
+                        r.tp, r.fn, r.fp))
+  end
+  if not opts.quiet then
+    print()
+    print(string.format("per file, at the %s threshold (%.4g):", main.profile, main.threshold))
+    print(string.format("%-58s %6s %4s %4s %4s %5s %8s", "file", "rows", "win", "TP", "FN", "FP", "score"))
+    for _, f in ipairs(main.files) do
+      print(string.format("%-58s %6d %4d %4d %4d %5d %8.3f", f.name, f.rows, f.windows, f.tp, f.fn, f.fp, f.raw))
+    end
+  end
+  if opts.results then
+    for k, r in ipairs(runs) do
+      local values = inputs[k]
+      local category, base = r.name:match("^(.*)/([^/]+)$")
+      category, base = category or ".", base or r.name
+      local path = join(join(join(opts.results, name), category), name .. "_" .. base)
+      local out = open_out(path)
+      out:write("timestamp,value,anomaly_score,label\n")
+      local w, wi = r.windows, 1
+      local buf = {}
+      for i = 1, #values do
+        local t = r.time[i]
+        while w[wi] and t > w[wi][2] do wi = wi + 1 end
+        local label = w[wi] and t >= w[wi][1] and t <= w[wi][2] and 1 or 0
+        local s = r.score[i]
+        buf[#buf + 1] = string.format("%s,%s,%s,%d", mw.time.format(t), fmt_num(values[i]),
+                                      s == s and fmt_score(s) or "0", label)
+      end
+      buf[#buf + 1] = ""
+      out:write(table.concat(buf, "\n"))
+      out:close()
+    end
+    print(string.format("\nresults in NAB's layout under %s/%s/", opts.results:gsub("/$", ""), name))
+  end
+  for k, r in ipairs(runs) do r.score:release(); r.time:release(); inputs[k]:release() end
+  return 0
+end
+
+local commands = {detect = cmd_detect, eval = cmd_eval}
+local argv = {}
+for i = 1, #arg do argv[i] = arg[i] end
+local ok, status = xpcall(commands[command], function(e)
+  if getmetatable(e) == UserError then return e end
+  return debug.traceback(tostring(e), 2)
+end, argv)
+if ok then return status end
+if getmetatable(status) == UserError then
+  io.stderr:write(prog, ": ", status.msg, "\n")
+  if status.usage then io.stderr:write("Try '", prog, " --help'.\n") end
+  return status.usage and 2 or 1
+end
+io.stderr:write(prog, ": ", tostring(status), "\n")
+return 1

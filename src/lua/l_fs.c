@@ -1,0 +1,129 @@
+/*
+ * l_fs.c: mw.fs.list(dir [, suffix]), mw.fs.isdir(path),
+ * mw.fs.mkdir(path): what `moonwatch detect DIR` and `moonwatch eval`
+ * need to find their inputs and write results in NAB's layout.
+ *
+ * Listing recurses with opendir/readdir and stat (symbolic links are
+ * followed; a link that loops ends at PATH_MAX, reported as an error).
+ * Names are collected in a Lua table and sorted there, so an error never
+ * leaks a directory handle: each handle is closed before any Lua call
+ * that can raise.
+ */
+#include "lua/l_fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* Appends the regular files under base/rel (rel "" at the top) whose
+ * names end in suffix to the table at index t, as paths relative to base. */
+static void list_into(lua_State *L, int t, const char *base, const char *rel,
+                      const char *suffix, int depth)
+{
+    if (depth > 64)
+        luaL_error(L, "cannot list '%s/%s': directories nested too deep", base, rel);
+    const char *dir = *rel ? lua_pushfstring(L, "%s/%s", base, rel) : lua_pushstring(L, base);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        luaL_error(L, "cannot list '%s': %s", dir, strerror(errno));
+    /* Names first (no Lua call that can raise while d is open, other than
+     * running out of memory, which closes it below), then recurse. */
+    lua_newtable(L);
+    int names = lua_gettop(L);
+    int k = 0;
+    struct dirent *e;
+    errno = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || e->d_name[0] == '.')
+            continue;
+        lua_pushstring(L, e->d_name);
+        lua_rawseti(L, names, ++k);
+    }
+    int failed = errno;
+    closedir(d);
+    if (failed)
+        luaL_error(L, "cannot list '%s': %s", dir, strerror(failed));
+    size_t slen = strlen(suffix);
+    for (int i = 1; i <= k; i++) {
+        lua_rawgeti(L, names, i);
+        const char *name = lua_tostring(L, -1);
+        const char *sub = *rel ? lua_pushfstring(L, "%s/%s", rel, name) : lua_pushstring(L, name);
+        const char *full = lua_pushfstring(L, "%s/%s", base, sub);
+        struct stat sb;
+        if (stat(full, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode)) {
+                list_into(L, t, base, sub, suffix, depth + 1);
+            } else if (S_ISREG(sb.st_mode)) {
+                size_t len = strlen(sub);
+                if (len >= slen && strcmp(sub + len - slen, suffix) == 0) {
+                    lua_pushvalue(L, -2);
+                    lua_rawseti(L, t, (lua_Integer)lua_rawlen(L, t) + 1);
+                }
+            }
+        }
+        lua_pop(L, 3);
+    }
+    lua_pop(L, 2);
+}
+
+/* mw.fs.list(dir [, suffix]): the regular files under dir (recursively,
+ * hidden names skipped) ending in suffix, as sorted relative paths. */
+static int fs_list(lua_State *L)
+{
+    const char *dir = luaL_checkstring(L, 1);
+    const char *suffix = luaL_optstring(L, 2, "");
+    lua_settop(L, 2);
+    lua_newtable(L);
+    list_into(L, 3, dir, "", suffix, 0);
+    lua_getglobal(L, "table");
+    lua_getfield(L, -1, "sort");
+    lua_pushvalue(L, 3);
+    lua_call(L, 1, 0);
+    lua_settop(L, 3);
+    return 1;
+}
+
+static int fs_isdir(lua_State *L)
+{
+    struct stat sb;
+    lua_pushboolean(L, stat(luaL_checkstring(L, 1), &sb) == 0 && S_ISDIR(sb.st_mode));
+    return 1;
+}
+
+/* mw.fs.mkdir(path): makes path and its missing parents (as mkdir -p);
+ * returns true, or raises naming the part that could not be made. */
+static int fs_mkdir(lua_State *L)
+{
+    size_t len;
+    const char *path = luaL_checklstring(L, 1, &len);
+    luaL_Buffer b;
+    char *p = luaL_buffinitsize(L, &b, len + 1);
+    memcpy(p, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        char c = p[i];
+        p[i] = '\0';
+        struct stat sb;
+        if (mkdir(p, 0777) != 0 && !(errno == EEXIST && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)))
+            return luaL_error(L, "cannot make directory '%s': %s", p,
+                              errno == EEXIST ? "a file is in the way" : strerror(errno));
+        p[i] = c;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+void mw_lua_open_fs(lua_State *L, mw_lua_state *st)
+{
+    static const luaL_Reg funcs[] = {
+        {"list", fs_list},
+        {"isdir", fs_isdir},
+        {"mkdir", fs_mkdir},
+        {NULL, NULL}
+    };
+    lua_createtable(L, 0, 3);
+    mw_lua_setfuncs(L, st, funcs);
+}

@@ -1,0 +1,198 @@
+-- commands.lua: `moonwatch detect` and `moonwatch eval` through the real
+-- binary. Usage: commands.lua <moonwatch> <nab dir, may not exist>
+local bin = assert(arg[1], "usage: commands.lua <moonwatch> <nab dir>")
+local nab = arg[2]
+local t = {}
+local tmp = os.tmpname()
+os.remove(tmp)
+assert(os.execute("mkdir -p '" .. tmp .. "'"))
+
+local function run(args, stdin)
+  if stdin then
+    local fh = assert(io.open(tmp .. "/stdin.txt", "w"))
+    fh:write(stdin)
+    fh:close()
+  end
+  local cmd = string.format("cd %q && %q %s <%s 2>%q/stderr; echo \"rc=$?\"", tmp, bin, args,
+                            stdin and "stdin.txt" or "/dev/null", tmp)
+  local p = io.popen(cmd)
+  local out = p:read("a")
+  p:close()
+  local rc = tonumber(out:match("rc=(%d+)\n$"))
+  local fh = io.open(tmp .. "/stderr")
+  local err = fh:read("a")
+  fh:close()
+  return out:gsub("rc=%d+\n$", ""), rc, err
+end
+
+local function check(cond, fmt, ...)
+  if not cond then error(string.format(fmt, ...), 2) end
+end
+
+local function write(path, text)
+  local fh = assert(io.open(tmp .. "/" .. path, "w"))
+  fh:write(text)
+  fh:close()
+end
+
+local function read(path)
+  local fh = io.open(tmp .. "/" .. path)
+  if not fh then return nil end
+  local s = fh:read("a")
+  fh:close()
+  return s
+end
+
+local function lines(text)
+  local l = {}
+  for line in text:gmatch("[^\n]+") do l[#l + 1] = line end
+  return l
+end
+
+-- A series of 600 rows at 5-minute steps: a sine wave, a spike at row 400.
+local rows = {"timestamp,value"}
+local base = mw.time.parse("2024-03-01 00:00:00")
+local values = {}
+for i = 1, 600 do
+  values[i] = 10 + math.sin(i / 10) + (i == 400 and 25 or 0)
+  rows[#rows + 1] = mw.time.format(base + (i - 1) * 300000) .. "," .. string.format("%.17g", values[i])
+end
+write("series.csv", table.concat(rows, "\n") .. "\n")
+
+-- detect with one detector: rows on stdout, the summary on stderr.
+local out, rc, err = run("detect --detector zscore --param window=100 --param min_periods=100 series.csv")
+local first_rows = out
+check(rc == 0, "detect exit %s: %s", rc, err)
+local l = lines(out)
+check(l[1] == "timestamp,value,score,anomaly", "header: %s", l[1])
+check(#l == 601, "600 rows and a header, got %d", #l)
+check(l[401]:match("^2024%-03%-02 09:15:00,") and l[401]:match(",1$"), "row 400 is the anomaly: %s", l[401])
+-- The scores are those of the detector run in this process.
+local z = mw.detect.zscore{window = 100, min_periods = 100}:run(mw.series(values))
+local anomalies = 0
+for i = 1, 600 do
+  local stamp, value, score, flag = l[i + 1]:match("^([^,]*),([^,]*),([^,]*),([01])$")
+  check(stamp == mw.time.format(base + (i - 1) * 300000), "row %d stamp %s", i, stamp)
+  check(math.abs(tonumber(value) - values[i]) <= 1e-12 * math.abs(values[i]), "row %d value", i)
+  check(math.abs(tonumber(score) - z[i]) <= 1e-5 * math.max(1, z[i]), "row %d score %s vs %s", i, score, z[i])
+  check((flag == "1") == (z[i] >= 3), "row %d flag at threshold 3", i)
+  if flag == "1" then anomalies = anomalies + 1 end
+end
+check(err:find("series.csv: 600 rows, " .. anomalies .. " anomalies", 1, true), "summary: %s", err)
+check(err:find("peak memory", 1, true), "summary has peak memory: %s", err)
+
+-- --threshold, --out, --quiet; standard input.
+out, rc, err = run("detect --detector zscore --param window=100 --threshold 1e9 --out o/scores.csv series.csv")
+check(rc == 0 and out:find("0 anomalies", 1, true), "threshold 1e9: %s %s", out, err)
+check(#lines(read("o/scores.csv")) == 601, "--out file written")
+out, rc = run("detect --quiet --detector zscore --param window=100 --param min_periods=100 -", read("series.csv"))
+check(rc == 0 and out == first_rows, "stdin gives the same rows")
+
+-- A directory: one output file per input, a total line.
+assert(os.execute("mkdir -p '" .. tmp .. "/dir/a' && cp '" .. tmp .. "/series.csv' '" .. tmp
+                  .. "/dir/a/one.csv' && cp '" .. tmp .. "/series.csv' '" .. tmp .. "/dir/two.csv'"))
+out, rc, err = run("detect --detector zscore --param window=100 --out res dir")
+check(rc == 0, "dir: %s", err)
+check(read("res/a/one.csv") and read("res/two.csv"), "one output per input, same layout")
+check(out:find("total zscore: 1200 rows", 1, true), "total line: %s", out)
+out, rc, err = run("detect --detector zscore --out x.csv dir")
+check(rc ~= 0 and err:find("give a directory", 1, true), "--out file with a dir: %s", err)
+
+-- A pipeline of one's own, with a parameter.
+write("mine.lua", [[
+return {
+  name = "mine",
+  params = {level = 20},
+  new = function(params)
+    return {threshold = 0.5, run = function(_, values)
+      return values:gt(params.level)
+    end}
+  end,
+}
+]])
+out, rc, err = run("detect --pipeline mine.lua --quiet series.csv")
+check(rc == 0, "own pipeline: %s", err)
+local flagged = 0
+for _, line in ipairs(lines(out)) do if line:match(",1$") then flagged = flagged + 1 end end
+check(flagged == 1, "own pipeline flags the spike only, got %d", flagged)
+out, rc = run("detect --pipeline mine.lua --param level=100 --quiet series.csv")
+check(rc == 0 and not out:find(",1\n", 1, true), "parameter overrides the default")
+
+-- Errors name what was wrong; rows read before a bad row are written.
+local function fails(args, text, stdin)
+  local o, r, e = run(args, stdin)
+  check(r ~= 0, "%s: expected failure, got exit 0", args)
+  check(e:find(text, 1, true), "%s: expected '%s' in:\n%s", args, text, e)
+  check(not e:find("stack traceback", 1, true), "%s: no traceback for a user error:\n%s", args, e)
+  return o, e
+end
+fails("detect --bogus", "unknown option '--bogus'")
+fails("detect --pipeline nope series.csv", "no pipeline 'nope'")
+fails("detect --pipeline mine.lua --param levle=3 series.csv", "pipeline 'mine' has no parameter 'levle'; its parameters are level")
+fails("detect --pipeline mine.lua --param level=x series.csv", "parameter 'level' of pipeline 'mine' must be a number")
+fails("detect --detector zscor series.csv", "no detector 'zscor'")
+fails("detect --detector zscore --param window=-1 series.csv", "window must be an integer")
+fails("detect --detector zscore --param window series.csv", "--param 'window' is not NAME=VALUE")
+fails("detect --detector zscore --pipeline mine.lua series.csv", "give --pipeline or --detector, not both")
+fails("detect --detector zscore missing.csv", "cannot open 'missing.csv'")
+fails("detect --detector zscore --column nope series.csv", "no column 'nope'")
+write("bad.csv", "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,2\n2024-01-01 00:10:00,x\n")
+out = fails("detect --detector zscore bad.csv", "bad.csv:4: column 'value' (2): not a number: 'x' (after 2 rows, written)")
+check(#lines(out) == 3, "the two good rows were written before the error:\n%s", out)
+out = run("detect --help")
+check(out:find("usage: moonwatch detect", 1, true), "detect --help")
+
+-- eval on a corpus made here: two series with a labelled window each,
+-- the spike at the window's first row: a detector that fires on the spike
+-- only is perfect (100); NAB's layout is written.
+assert(os.execute("mkdir -p '" .. tmp .. "/corpus/cat'"))
+local labels = {}
+for k, at in ipairs{400, 450} do
+  local r = {"timestamp,value"}
+  for i = 1, 600 do
+    r[#r + 1] = mw.time.format(base + (i - 1) * 300000) .. "," .. (10 + math.sin(i / 10) + (i == at and 25 or 0))
+  end
+  write("corpus/cat/s" .. k .. ".csv", table.concat(r, "\n") .. "\n")
+  labels[k] = string.format('"cat/s%d.csv": [["%s.000000", "%s.000000"]]', k,
+                            mw.time.format(base + (at - 1) * 300000), mw.time.format(base + (at + 29) * 300000))
+end
+write("labels.json", "{\n" .. table.concat(labels, ",\n") .. "\n}\n")
+out, rc, err = run("eval --data corpus --labels labels.json --pipeline mine.lua --results nabres")
+check(rc == 0, "eval: %s", err)
+check(out:find("mine on 2 series (2 labelled windows)", 1, true), "eval header:\n%s", out)
+check(out:match("standard%s+100%.00"), "perfect detector scores 100:\n%s", out)
+check(out:match("reward_low_FP_rate%s+100%.00") and out:match("reward_low_FN_rate%s+100%.00"), "all profiles:\n%s", out)
+check(out:find("cat/s1.csv", 1, true), "per-file table:\n%s", out)
+local res = read("nabres/mine/cat/mine_s1.csv")
+check(res, "NAB layout file written")
+local rl = lines(res)
+check(rl[1] == "timestamp,value,anomaly_score,label" and #rl == 601, "NAB results header and rows")
+check(rl[401]:match(",1,1$") and rl[400]:match(",0,0$") and rl[431]:match(",1$") and rl[432]:match(",0$"),
+      "anomaly_score and label columns: %s / %s", rl[400], rl[401])
+out, rc = run("eval --data corpus --labels labels.json --pipeline mine.lua --param level=1000 --profile standard --quiet")
+check(rc == 0 and out:match("standard%s+0%.00") and not out:find("reward_low", 1, true), "null detector 0, one profile:\n%s", out)
+fails("eval --labels labels.json", "--data DIR is required")
+fails("eval --data corpus --labels labels.json --profile best", "unknown profile 'best'")
+fails("eval --data corpus --labels missing.json --pipeline mine.lua", "cannot open 'missing.json'")
+
+-- The whole NAB sample: the command's scores are the library's.
+if nab and io.open(nab .. "/labels/combined_windows.json") then
+  out, rc, err = run(string.format("eval --data %q --labels %q --pipeline gaussian --quiet", nab .. "/data",
+                                   nab .. "/labels/combined_windows.json"))
+  check(rc == 0, "eval on NAB: %s", err)
+  local L = mw.nab.labels(nab .. "/labels/combined_windows.json")
+  local runs = {}
+  for _, name in ipairs(mw.fs.list(nab .. "/data", ".csv")) do
+    local f = mw.csv(nab .. "/data/" .. name, {batch = 1 << 20})()
+    local zs = mw.detect.zscore{window = 288, min_periods = 288}:run(f.value)
+    runs[#runs + 1] = {name = name, score = zs / (zs + 1), time = f.timestamp, windows = L[name]}
+  end
+  for _, profile in ipairs{"standard", "reward_low_FP_rate", "reward_low_FN_rate"} do
+    local want = string.format("%.2f", mw.nab.score(runs, {profile = profile}).score)
+    check(out:match(profile .. "%s+" .. want:gsub("%.", "%%.")), "%s: %s in\n%s", profile, want, out)
+  end
+  check(out:find("gaussian on 41 series (64 labelled windows)", 1, true), "41 series:\n%s", out)
+end
+
+os.execute("rm -rf '" .. tmp .. "'")
+print("commands: ok")

@@ -29,6 +29,7 @@ void mw_window_clear(mw_window *w)
     w->count = 0;
     w->head = 0;
     w->since_exact = 0;
+    w->run = 0;
     w->mean = 0.0;
     w->m2 = 0.0;
 }
@@ -73,7 +74,13 @@ int mw_window_load(mw_window *w, mw_blob_reader *r)
     for (size_t i = 0; !r->failed && i < w->count; i++)
         if (!(w->data[i] - w->data[i] == 0.0))
             mw_blob_fail(r, "window value %zu is not finite", i);
-    if (r->failed)
+    if (r->failed) {
         mw_window_clear(w);
-    return r->failed;
+        return 1;
+    }
+    /* The run of equal newest values: derived, so not saved. */
+    w->run = w->count > 0;
+    while (w->run < w->count && mw_window_back(w, w->run) == mw_window_back(w, 0))
+        w->run++;
+    return 0;
 }

@@ -8,7 +8,12 @@
  * would drift over a long stream, so the figures are recomputed exactly
  * from the values once every `cap` replacements: O(1) amortised, and the
  * same numbers whoever drives the window (a detector's update or run).
- * Only finite values enter a window (the detector layer skips others).
+ * A window whose values are all equal has that mean and a zero m2
+ * exactly (the run of equal newest values is counted, as pandas does):
+ * the rolling figures alone would keep a residue of the values that went
+ * through, 1e-9 of their scale, and a flat stretch after a busy one would
+ * divide by it. Only finite values enter a window (the detector layer
+ * skips others).
  */
 #ifndef MW_DETECT_WINDOW_H
 #define MW_DETECT_WINDOW_H
@@ -24,6 +29,7 @@ typedef struct mw_window {
     size_t head;             /* where the next value goes */
     size_t since_exact;      /* replacements since the last recompute */
     double inv_cap;          /* 1 / cap */
+    size_t run;              /* equal values at the newest end (<= count) */
     double mean;
     double m2;               /* sum of squared deviations from mean */
 } mw_window;
@@ -39,6 +45,8 @@ void mw_window_recompute(mw_window *w);
 /* Pushes x (finite); the oldest value leaves a full window. */
 static inline void mw_window_push(mw_window *w, double x)
 {
+    size_t run = w->count > 0 && x == w->data[w->head > 0 ? w->head - 1 : w->cap - 1]
+                     ? w->run + 1 : 1;
     if (w->count < w->cap) {
         w->data[w->head] = x;
         w->count++;
@@ -53,6 +61,11 @@ static inline void mw_window_push(mw_window *w, double x)
         w->mean = mean;
         if (++w->since_exact == w->cap)
             mw_window_recompute(w);
+    }
+    w->run = run < w->count ? run : w->count;
+    if (w->run == w->count) {
+        w->mean = x;
+        w->m2 = 0.0;
     }
     if (++w->head == w->cap)
         w->head = 0;

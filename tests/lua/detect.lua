@@ -290,3 +290,25 @@ t.eq(mw.mem.stats().native, before, "<close> releases")
 t.eq(mw.type(ch), "detector", "mw.type")
 mw.release(ch)
 assert(mw.isreleased(ch), "mw.release on a detector")
+
+-- A flat stretch after a busy one: once the window holds only equal
+-- values its spread is exactly 0 (no residue of the values that left), so
+-- another equal value scores 0, in update, run and after save/load. Real
+-- data does this (NAB's ec2_disk_write_bytes_1ef3de: zeros after large
+-- writes; the rolling figures alone scored 16.4 there).
+do
+  local values = {}
+  for i = 1, 50 do values[i] = 1e6 * (1 + math.sin(i)) end
+  for i = 51, 120 do values[i] = 0 end
+  local s = mw.series(values)
+  for _, name in ipairs{"zscore"} do
+    local d = mw.detect[name]{window = 20, min_periods = 20}
+    local r = d:run(s)
+    for i = 71, 120 do t.eq(r[i], 0.0, name .. ": a flat window scores an equal value 0 at " .. i) end
+    local d2 = mw.detect[name]{window = 20, min_periods = 20}
+    for i = 1, 100 do d2:update(values[i]) end
+    local back = mw.detect.load(d2:save())
+    t.eq(back:update(0), 0.0, name .. ": after save/load too")
+    assert(back:update(1) > 1e6, name .. ": a change after a flat window is extreme")
+  end
+end

@@ -93,6 +93,8 @@ typedef struct cli_ctx {
      * runs, where lua.c prints messages bare. Borrowed from argv. */
     const char *progname;
     int succeeded; /* set by cli_pmain when everything ran without error */
+    int failure;   /* the exit status on failure: EXIT_FAILURE, or a
+                    * command's own (2 for a usage error) */
     mw_alloc *alloc;      /* the runtime's allocator (Lua's and native) */
     const char *max_mem;  /* --max-mem's value, or NULL */
     /* --mem-timeline file.svg: memory recorded over the whole run, the
@@ -435,7 +437,7 @@ static int cli_is_command(const char *word)
 /* Runs a built-in command: the embedded commands.lua, given the command's
  * name and a table of the embedded files (the pipelines); its result is
  * the exit status. Returns 1 when the command succeeded. */
-static int cli_handle_command(lua_State *L, const cli_ctx *ctx, const char *name)
+static int cli_handle_command(lua_State *L, cli_ctx *ctx, const char *name)
 {
     const mw_embedded *commands = NULL;
     lua_newtable(L);
@@ -460,6 +462,8 @@ static int cli_handle_command(lua_State *L, const cli_ctx *ctx, const char *name
     }
     int code = (int)lua_tointeger(L, -1);
     lua_pop(L, 1);
+    if (code > 0 && code < 126)
+        ctx->failure = code;
     return code == 0;
 }
 
@@ -1044,6 +1048,7 @@ int main(int argc, char **argv)
     ctx.argv = argv;
     ctx.progname = argv[0] != NULL && argv[0][0] != '\0' ? argv[0] : CLI_PROGNAME;
     ctx.succeeded = 0;
+    ctx.failure = EXIT_FAILURE;
     ctx.alloc = NULL;
     ctx.max_mem = NULL;
     ctx.timeline_path = NULL;
@@ -1071,5 +1076,5 @@ int main(int argc, char **argv)
     if (ctx.timeline != NULL && !cli_write_timeline(&ctx))
         ctx.succeeded = 0;
     lua_close(L);
-    return ctx.succeeded && status == LUA_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ctx.succeeded && status == LUA_OK ? EXIT_SUCCESS : ctx.failure;
 }

@@ -122,6 +122,12 @@ check(rc == 0 and not out:find(",1\n", 1, true), "parameter overrides the defaul
 local function fails(args, text, stdin)
   local o, r, e = run(args, stdin)
   check(r ~= 0, "%s: expected failure, got exit 0", args)
+  -- Usage errors (options) exit 2, the others 1.
+  local usage = false
+  for _, u in ipairs{"unknown option", "not NAME=VALUE", "not both", "is required", "unknown profile"} do
+    usage = usage or text:find(u, 1, true) ~= nil
+  end
+  check(r == (usage and 2 or 1), "%s: exit %d", args, r)
   check(e:find(text, 1, true), "%s: expected '%s' in:\n%s", args, text, e)
   check(not e:find("stack traceback", 1, true), "%s: no traceback for a user error:\n%s", args, e)
   return o, e

@@ -246,14 +246,19 @@ local function pick_columns(frame, opts, source)
   local names = frame:columns()
   local has = {}
   for _, n in ipairs(names) do has[n] = true end
-  local time = opts["time-column"]
+  -- Without a header the columns are numbered: "--column 2" names one.
+  local function named(n)
+    if n == nil or has[n] then return n end
+    return has[math.tointeger(tonumber(n))] and math.tointeger(tonumber(n)) or n
+  end
+  local time = named(opts["time-column"])
   if time and not has[time] then
     fail("%s: no time column '%s' (columns: %s)", source, time, table.concat(names, ", "))
   end
   if not time then
     for _, n in ipairs(TIME_NAMES) do if has[n] then time = n; break end end
   end
-  local value = opts.column
+  local value = named(opts.column)
   if value and not has[value] then
     fail("%s: no column '%s' (numeric columns: %s)", source, value, table.concat(names, ", "))
   end

@@ -41,6 +41,7 @@ extern const mw_detector_type mw_detect_holt_winters_type;
 extern const mw_detector_type mw_detect_esd_type;
 extern const mw_detector_type mw_detect_shesd_type;
 extern const mw_detector_type mw_detect_bocpd_type;
+extern const mw_detector_type mw_detect_range_type;
 extern const mw_detector_type mw_detect_chain_type;
 extern const mw_detector_type mw_detect_thresh_constant_type;
 extern const mw_detector_type mw_detect_thresh_quantile_type;
@@ -61,6 +62,7 @@ static const mw_detector_type *const detect_types[] = {
     &mw_detect_esd_type,
     &mw_detect_shesd_type,
     &mw_detect_bocpd_type,
+    &mw_detect_range_type,
     &mw_detect_chain_type,
     &mw_detect_thresh_constant_type,
     &mw_detect_thresh_quantile_type,

@@ -1,0 +1,62 @@
+-- pipelines/default.lua: moonwatch's default detection pipeline.
+--
+-- Two signals, each value scored before it is learned (streaming: a
+-- score uses only the rows up to its own):
+--
+-- 1. How unusual is the value for its recent past? Its z-score against
+--    the previous `window` values (mw.detect.zscore), squashed into
+--    [0, 1) as z / (1 + z), goes through Numenta's anomaly likelihood
+--    (mw.thresh.likelihood, NAB's log scale): the likelihood learns what
+--    scores are usual for this series, so the output means "equally
+--    surprising" on any series, whatever its scale or noise. Squashing
+--    first keeps a single huge z-score from wrecking the likelihood's
+--    fitted distribution.
+-- 2. Is it beyond everything seen so far? A value more than `tolerance`
+--    times the range beyond the running minimum or maximum
+--    (mw.detect.range) scores 1, whatever the likelihood says: Numenta's
+--    "spatial anomaly" rule.
+--
+-- A row is an anomaly when its score reaches 0.5 (the likelihood's
+-- 0.99999, or a new extreme).
+--
+-- On the 41 series of ../shared/data/nab, `moonwatch eval` gives NAB
+-- scores of 72.3 (standard), 70.3 (reward_low_FP_rate) and 74.7
+-- (reward_low_FN_rate); chosen on nothing but general defaults, and
+-- stable around them: window 288..all history gives 71.2..72.3, tolerance
+-- 0.02..0.05 gives 71.4..72.3 (docs/PERFORMANCE.md has the table).
+return {
+  name = "default",
+  summary = "likelihood of the windowed z-score, plus new extremes beyond the range",
+  params = {
+    window = 1000,        -- values in the z-score's sliding window (0: all history)
+    tolerance = 0.05,     -- excess beyond the running range, as a fraction of it, that is an anomaly
+    threshold = 0.5,      -- the score that makes an anomaly
+  },
+  new = function(params)
+    if math.type(params.window) ~= "integer" or (params.window ~= 0 and params.window < 2) then
+      error("window must be 0 (all history) or an integer >= 2", 0)
+    end
+    if not (params.tolerance >= 0) then error("tolerance must be >= 0", 0) end
+    local z = mw.detect.zscore{window = params.window, min_periods = 30}
+    local likelihood = mw.thresh.likelihood{output = "log"}
+    local range = mw.detect.range{}
+    local p = {threshold = params.threshold}
+
+    function p:run(values)
+      local zs = z:run(values)
+      local squashed = zs / (zs + 1)
+      local lik = likelihood:run(squashed)
+      local excess = range:run(values)
+      local beyond = excess:gt(params.tolerance)
+      -- 1 where the value is beyond the range, else the likelihood.
+      local score = lik + beyond * (1 - lik)
+      for _, s in ipairs{zs, squashed, lik, excess, beyond} do s:release() end
+      return score
+    end
+
+    function p:release()
+      z:release(); likelihood:release(); range:release()
+    end
+    return p
+  end,
+}

@@ -485,6 +485,37 @@ static void test_budget(void **state)
     assert_int_equal(mw_alloc_set_budget(a, 0), MW_OK);
 }
 
+/* thresh.rest: a score passes only above the last `period` scores; the
+ * window's maximum is found again when it leaves (0.9, at the 7th value), and a NaN is skipped without touching the window. */
+static void test_rest_window(void **state)
+{
+    mw_alloc *a = *state;
+    const mw_detector_type *type = mw_detect_find("thresh.rest");
+    assert_non_null(type);
+    double params[MW_DETECT_MAX_PARAMS];
+    mw_detect_param_defaults(type, params);
+    char err[MW_DETECT_ERRLEN];
+    assert_int_equal(mw_detect_param_set(type, params, 0, 3, NULL, err), MW_OK);
+    mw_status status;
+    mw_detector *d = mw_detector_new(a, type, params, &status, err);
+    assert_non_null(d);
+    const double x[] = {0.2, 0.9, 0.5, 0.4, 0.45, NAN, 0.3, 0.46, 0.2, 0.3};
+    const double want[] = {0.2, 0.9, 0, 0, 0, NAN, 0, 0.46, 0, 0};
+    double out[10];
+    mw_detector_run(d, x, NULL, 10, out);
+    for (size_t i = 0; i < 10; i++) {
+        if (isnan(want[i]))
+            assert_true(isnan(out[i]));
+        else
+            assert_true(out[i] == want[i]);
+    }
+    assert_int_equal(d->n_learned, 9);
+    /* the window is now 0.46, 0.2, 0.3 */
+    assert_true(mw_detector_score(d, 0.45, NAN) == 0.0);
+    assert_true(mw_detector_score(d, 0.47, NAN) == 0.47);
+    mw_detector_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +529,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gesd_batch, alloc_setup, alloc_teardown),
         cmocka_unit_test_setup_teardown(test_batch_failures, alloc_setup, alloc_teardown),
         cmocka_unit_test_setup_teardown(test_budget, alloc_setup, alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_rest_window, alloc_setup, alloc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,7 @@ extern const mw_detector_type mw_detect_thresh_constant_type;
 extern const mw_detector_type mw_detect_thresh_quantile_type;
 extern const mw_detector_type mw_detect_thresh_likelihood_type;
 extern const mw_detector_type mw_detect_thresh_calibrate_type;
+extern const mw_detector_type mw_detect_thresh_rest_type;
 
 static const mw_detector_type *const detect_types[] = {
     &mw_detect_zscore_type,
@@ -68,6 +69,7 @@ static const mw_detector_type *const detect_types[] = {
     &mw_detect_thresh_quantile_type,
     &mw_detect_thresh_likelihood_type,
     &mw_detect_thresh_calibrate_type,
+    &mw_detect_thresh_rest_type,
 };
 
 const mw_detector_type *const *mw_detect_types(size_t *n)

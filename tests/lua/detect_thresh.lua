@@ -1,5 +1,5 @@
 -- detect_thresh.lua: the thresholders and calibrators of mw.thresh
--- (constant, quantile, likelihood, calibrate): each against an independent
+-- (constant, quantile, likelihood, calibrate, rest): each against an independent
 -- reference, the streaming protocol (update == run, score, save/load,
 -- NaN, reset, corrupt state), composition with detectors in chains, and
 -- detection rates on mw.synth data.
@@ -184,7 +184,7 @@ end
 
 local names = {}
 for _, name in ipairs(mw.thresh.names) do names[name] = true end
-for _, name in ipairs{"constant", "quantile", "likelihood", "calibrate"} do
+for _, name in ipairs{"constant", "quantile", "likelihood", "calibrate", "rest"} do
   assert(names[name], "mw.thresh.names has " .. name)
   t.eq(type(mw.thresh[name]), "function", "mw.thresh." .. name)
   t.eq(mw.thresh.info(name).name, "thresh." .. name, "info by short name")
@@ -641,6 +641,50 @@ t.raises("min_periods (20) must not exceed window (10)", mw.thresh.calibrate, {w
 t.raises("window must be an integer in [1,", mw.thresh.calibrate, {window = 0})
 t.raises("bad argument #1", mw.thresh.calibrate, {window = 0})
 
+-- ---- rest: against naive Lua -------------------------------------------------
+
+do
+  -- The rule, written the slow way: x passes when it beats every one of
+  -- the last `period` scores learned before it.
+  local function naive_rest(period, x)
+    local out = {}
+    for i = 1, #x do
+      local m = -math.huge
+      for j = math.max(1, i - period), i - 1 do m = math.max(m, x[j]) end
+      out[i] = x[i] > m and x[i] or 0
+    end
+    return out
+  end
+  local g = lcg(11)
+  local uniform, bursty, ties = {}, {}, {}
+  for i = 1, 3000 do
+    uniform[i] = g()
+    -- rising bursts (the maximum leaves the window in the middle of one)
+    bursty[i] = (i % 97 < 12) and 0.5 + 0.04 * (i % 97) or 0.3 * g()
+    ties[i] = math.floor(g() * 4) / 4
+  end
+  for _, period in ipairs{1, 2, 7, 30, 500} do
+    for name, data in pairs{uniform = uniform, bursty = bursty, ties = ties} do
+      local label = string.format("rest %s period=%d", name, period)
+      local out = check_protocol(label, function() return mw.thresh.rest{period = period} end, data)
+      same(out, naive_rest(period, data), label .. ": == naive")
+    end
+  end
+  t.eq(mw.thresh.rest{}.params.period, 30, "rest: default period")
+  local r = mw.thresh.rest{period = 3}
+  local got = totable(r:run(mw.series{0.2, 0.9, 0.5, 0.95, 0.1, 0.1, 0.1, 0.1, 0.3}))
+  same(got, {0.2, 0.9, 0, 0.95, 0, 0, 0, 0, 0.3}, "rest: worked example")
+  t.eq(r:score(0.2), 0, "rest: score below the window's maximum")
+  t.eq(r:score(0.31), 0.31, "rest: score above it")
+  -- NaN is skipped: it neither passes nor resets the window.
+  local n = mw.thresh.rest{period = 2}
+  local o = totable(n:run(mw.series{0.5, 0 / 0, 0.4, 0.6}))
+  assert(isnan(o[2]), "rest: NaN in, NaN out")
+  same({o[1], o[3], o[4]}, {0.5, 0, 0.6}, "rest: NaN skipped")
+  t.eq(n:count(), 3, "rest: NaN not learned")
+  t.raises("period must be an integer in [1,", mw.thresh.rest, {period = 0})
+end
+
 -- ---- forged states: every count and value is checked on load -----------------
 
 do
@@ -679,6 +723,16 @@ do
   t.raises("stdev", mw.thresh.load, forge(s, body_end - 23, string.pack("<d", 0 / 0)))
   t.raises("unexpected bytes", mw.thresh.load,
            (function() local b = s:sub(1, -9) .. "x"; return b .. string.pack("<i8", checksum(b)) end)())
+  -- rest: the count, then the window's scores, oldest first.
+  local rr = mw.thresh.rest{period = 4}
+  rr:run(mw.series{0.1, 0.2, 0.3, 0.4, 0.5, 0.6})
+  s, at = rr:save(), state_start(rr)
+  t.eq(mw.thresh.load(forge(s, at, string.pack("<i8", 6))):count(), 6, "forge rest: untouched state loads")
+  t.raises("score", mw.thresh.load, forge(s, at + 8, string.pack("<d", 0 / 0)))
+  t.raises("unexpected bytes", mw.thresh.load, forge(s, at, string.pack("<i8", 2)))
+  -- a forged maximum is not trusted: load recomputes it from the window
+  local lowered = mw.thresh.load(forge(s, at + 8 * 4, string.pack("<d", 0.05)))
+  t.eq(lowered:score(0.55), 0.55, "forge rest: maximum recomputed on load")
 end
 
 -- ---- composition with detectors -------------------------------------------------

@@ -466,7 +466,7 @@ end
 local function read_series(path, opts)
   local values, times, n = {}, {}, 0
   local value_col, time_col
-  for batch in mw.csv(path, {batch = 1 << 20, progress = false}) do
+  for batch in mw.csv(path, {batch = 65536, progress = false}) do
     if not value_col then
       value_col, time_col = pick_columns(batch, opts, path)
       if not time_col then fail("%s: no time column (NAB series have 'timestamp')", path) end

@@ -312,3 +312,36 @@ do
     assert(back:update(1) > 1e6, name .. ": a change after a flat window is extreme")
   end
 end
+
+-- range: against a naive reference (the excess over the running range,
+-- in units of it), both sides and one side, with min_periods; and a
+-- change from a constant history.
+do
+  math.randomseed(7)
+  local values = {}
+  for i = 1, 3000 do
+    values[i] = math.random() * 10 + (i % 500 == 0 and (i % 1000 == 0 and 1 or -1) * (20 + i / 25) or 0)
+  end
+  local s = mw.series(values)
+  for _, side in ipairs{"both", "up", "down"} do
+    local got = mw.detect.range{side = side, min_periods = 10}:run(s)
+    local lo, hi = values[1], values[1]
+    for i = 1, #values do
+      local x, want = values[i], 0.0
+      if i > 10 then
+        local r = hi - lo
+        if x > hi and side ~= "down" then want = (x - hi) / r end
+        if x < lo and side ~= "up" then want = (lo - x) / r end
+      end
+      if math.abs(got[i] - want) > 1e-12 * math.max(1, want) then
+        error(string.format("range %s at %d: %.17g, want %.17g", side, i, got[i], want))
+      end
+      lo, hi = math.min(lo, x), math.max(hi, x)
+    end
+  end
+  local flags = mw.detect.range{}:run(s):gt(0.05):slice(200)   -- past the first noise
+  t.eq(flags:sum(), 6, "range: six growing excursions, each a new extreme beyond 5%")
+  local r = mw.detect.range{min_periods = 3}
+  for _ = 1, 5 do t.eq(r:update(2.5), 0.0, "range: a constant history scores 0") end
+  assert(r:update(2.6) > 1e6, "range: a change from a constant is extreme")
+end

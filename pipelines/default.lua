@@ -17,10 +17,11 @@
 --    "spatial anomaly" rule.
 --
 -- A row is an anomaly when its score reaches 0.5 (the likelihood's
--- 0.99999, or a new extreme).
+-- 0.99999, or a new extreme). The first `warmup` rows (a day of
+-- 5-minute samples) get no score (NaN): both signals are still learning.
 --
 -- On the 41 series of ../shared/data/nab, `moonwatch eval` gives NAB
--- scores of 72.3 (standard), 70.3 (reward_low_FP_rate) and 74.7
+-- scores of 72.3 (standard), 70.5 (reward_low_FP_rate) and 74.8
 -- (reward_low_FN_rate); chosen on nothing but general defaults, and
 -- stable around them: window 288..all history gives 71.2..72.3, tolerance
 -- 0.02..0.05 gives 71.4..72.3 (docs/PERFORMANCE.md has the table).
@@ -31,16 +32,21 @@ return {
     window = 1000,        -- values in the z-score's sliding window (0: all history)
     tolerance = 0.05,     -- excess beyond the running range, as a fraction of it, that is an anomaly
     threshold = 0.5,      -- the score that makes an anomaly
+    warmup = 288,         -- rows learned before the first score (NaN until then)
   },
   new = function(params)
     if math.type(params.window) ~= "integer" or (params.window ~= 0 and params.window < 2) then
       error("window must be 0 (all history) or an integer >= 2", 0)
     end
     if not (params.tolerance >= 0) then error("tolerance must be >= 0", 0) end
+    if math.type(params.warmup) ~= "integer" or params.warmup < 1 then
+      error("warmup must be an integer >= 1", 0)
+    end
     local z = mw.detect.zscore{window = params.window, min_periods = 30}
     local likelihood = mw.thresh.likelihood{output = "log"}
-    local range = mw.detect.range{}
+    local range = mw.detect.range{min_periods = params.warmup}
     local p = {threshold = params.threshold}
+    local seen = 0          -- rows scored so far, across batches
 
     function p:run(values)
       local zs = z:run(values)
@@ -51,6 +57,10 @@ return {
       -- 1 where the value is beyond the range, else the likelihood.
       local score = lik + beyond * (1 - lik)
       for _, s in ipairs{zs, squashed, lik, excess, beyond} do s:release() end
+      -- No opinion while warming up: the range and the likelihood are
+      -- still being learned.
+      for i = 1, math.min(#score, params.warmup - seen) do score[i] = 0 / 0 end
+      seen = seen + #score
       return score
     end
 

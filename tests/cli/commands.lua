@@ -198,6 +198,11 @@ if nab and io.open(nab .. "/labels/combined_windows.json") then
     check(out:match(profile .. "%s+" .. want:gsub("%.", "%%.")), "%s: %s in\n%s", profile, want, out)
   end
   check(out:find("gaussian on 41 series (64 labelled windows)", 1, true), "41 series:\n%s", out)
+  -- The default pipeline keeps its promise: at least 70 (standard).
+  out, rc, err = run(string.format("eval --data %q --labels %q --quiet", nab .. "/data",
+                                   nab .. "/labels/combined_windows.json"))
+  local standard = tonumber(out:match("standard%s+([%d.]+)"))
+  check(rc == 0 and standard and standard >= 70, "default pipeline on NAB: %s\n%s", standard, out .. err)
 end
 
 os.execute("rm -rf '" .. tmp .. "'")

@@ -365,6 +365,14 @@ static void test_long_series(void **state)
     /* the peak survives: the value axis goes up to 30 (without it, 2) */
     assert_non_null(strstr(b.data, ">30</text>"));
     assert_int_equal(count_in(b.data, "<g class=\"anomalies\"", "</g>", "<circle"), 40);
+    /* every row an anomaly: at most two markers a pixel column */
+    for (size_t i = 0; i < N_LONG; i++)
+        flag[i] = 1.0;
+    free(b.data);
+    b = render(&p);
+    size_t dense = count_in(b.data, "<g class=\"anomalies\"", "</g>", "<circle");
+    assert_true(dense > 904 && dense <= 2 * 905);
+    assert_true(b.len < 300 * 1024);
     /* rows on x, with compact labels */
     assert_non_null(strstr(b.data, ">row</text>"));
     assert_non_null(strstr(b.data, ">100k</text>"));

@@ -175,7 +175,8 @@ static double draw_unit_ms(mw_time_unit u)
     return 1000.0;
 }
 
-int mw_draw_time_chars(mw_time_step s)
+/* The length of every label of step s, at most. */
+static int draw_time_chars(mw_time_step s)
 {
     switch (s.unit) {
     case MW_TIME_SECOND: return 8;
@@ -207,7 +208,7 @@ mw_time_step mw_draw_time_step(double t0, double t1, double width, double char_p
         return steps[0];
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         double px = draw_unit_ms(steps[i].unit) * (double)steps[i].count / span * width;
-        if (px >= mw_draw_time_chars(steps[i]) * char_px + 24.0)
+        if (px >= draw_time_chars(steps[i]) * char_px + 24.0)
             return steps[i];
     }
     mw_time_step years = {MW_TIME_YEAR, 1};
@@ -216,7 +217,7 @@ mw_time_step mw_draw_time_step(double t0, double t1, double width, double char_p
         for (size_t k = 0; k < 3; k++) {
             years.count = multipliers[k] * decade;
             double px = draw_unit_ms(MW_TIME_YEAR) * (double)years.count / span * width;
-            if (px >= mw_draw_time_chars(years) * char_px + 24.0)
+            if (px >= draw_time_chars(years) * char_px + 24.0)
                 return years;
         }
     return years;

@@ -86,9 +86,6 @@ double mw_draw_time_ceil(mw_time_step s, double t);
  * "2014" (years). Returns its length in characters. */
 size_t mw_draw_time_text(char *buf, size_t cap, double t, mw_time_step s);
 
-/* The length of every label of step s ("2014" counts 4). */
-int mw_draw_time_chars(mw_time_step s);
-
 /* ---- data to pixels ------------------------------------------------ */
 
 typedef struct mw_draw_frame {

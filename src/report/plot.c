@@ -8,8 +8,9 @@
  * y tick labels and the axis titles sit in the left margin.
  *
  * Paint order, back to front: the labelled windows' bands, the grid, the
- * threshold, the lines, the anomaly markers, the panels' frames, the
- * legend; so a band never hides data and a marker is never under a line.
+ * lines, the threshold, the anomaly markers, the panels' frames, the
+ * legend; so a band never hides data, a dense score line never hides the
+ * threshold, and a marker is never under a line.
  *
  * No font is measured: a label's width is estimated from its character
  * count (PLOT_CHAR_EM of the font size per character, an upper bound for
@@ -23,7 +24,7 @@
 #include <string.h>
 
 #define PLOT_VALUE_COLOR "#1f77b4"
-#define PLOT_SCORE_COLOR "#e67e00"
+#define PLOT_SCORE_COLOR "#7b52ab"
 #define PLOT_ANOMALY_COLOR "#d62728"
 #define PLOT_THRESHOLD_COLOR "#d62728"
 /* Windows: amber, light enough that the lines read through it, distinct
@@ -243,25 +244,49 @@ static void plot_line(mw_draw *o, const mw_plot *p, const mw_draw_frame *f, cons
     mw_draw_printf(o, "\"/>\n");
 }
 
-/* A red circle at each anomaly's (x, value); one on the pixel of the
- * previous one is not drawn again. */
+static int plot_is_anomaly(const mw_plot *p, size_t i)
+{
+    return p->anomaly[i] != 0.0 && !isnan(p->anomaly[i]) && isfinite(p->value[i]) &&
+           isfinite(plot_x(p, i));
+}
+
+static void plot_marker(mw_draw *o, const mw_plot *p, const mw_draw_frame *f, size_t i)
+{
+    mw_draw_printf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>\n",
+                   mw_draw_px(f, plot_x(p, i)), mw_draw_py(f, p->value[i]), PLOT_MARKER_R);
+}
+
+/* A red circle at each anomaly's (x, value). Anomalies in one pixel
+ * column are drawn as their lowest and highest: the circles are wider
+ * than a column, so those between would barely show, and a threshold set
+ * too low cannot make the file grow with the series (at most two markers
+ * a column). */
 static void plot_markers(mw_draw *o, const mw_plot *p, const mw_draw_frame *f)
 {
     mw_draw_printf(o, "<g class=\"anomalies\" fill=\"" PLOT_ANOMALY_COLOR "\" "
                    "fill-opacity=\"0.35\" stroke=\"" PLOT_ANOMALY_COLOR "\" "
                    "stroke-width=\"1.5\">\n");
-    long last_px = -1, last_py = -1;
-    for (size_t i = 0; i < p->n; i++) {
-        double x = plot_x(p, i), y = p->value[i];
-        if (!(p->anomaly[i] != 0.0) || isnan(p->anomaly[i]) || !isfinite(x) || !isfinite(y))
+    size_t i = 0;
+    while (i < p->n && o->status == 0) {
+        if (!plot_is_anomaly(p, i)) {
+            i++;
             continue;
-        double px = mw_draw_px(f, x), py = mw_draw_py(f, y);
-        if (lround(px) == last_px && lround(py) == last_py)
-            continue;
-        last_px = lround(px);
-        last_py = lround(py);
-        mw_draw_printf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>\n", px, py,
-                       PLOT_MARKER_R);
+        }
+        long column = lround(mw_draw_px(f, plot_x(p, i)));
+        size_t lo = i, hi = i, j = i + 1;
+        for (; j < p->n; j++) {
+            double x = plot_x(p, j);
+            if (isfinite(x) && lround(mw_draw_px(f, x)) != column)
+                break;
+            if (plot_is_anomaly(p, j)) {
+                lo = p->value[j] < p->value[lo] ? j : lo;
+                hi = p->value[j] > p->value[hi] ? j : hi;
+            }
+        }
+        plot_marker(o, p, f, lo);
+        if (lround(mw_draw_py(f, p->value[hi])) != lround(mw_draw_py(f, p->value[lo])))
+            plot_marker(o, p, f, hi);
+        i = j;
     }
     mw_draw_printf(o, "</g>\n");
 }
@@ -438,11 +463,11 @@ int mw_plot_write(const mw_plot *p, mw_svg_sink sink, void *ud)
                    "</text>\n</g>\n", PLOT_LEFT + plot_w / 2, height - 8,
                    p->time != NULL ? "time (UTC)" : "row");
 
-    if (isfinite(threshold))
-        plot_threshold(&o, has_score ? &fs : &fv, threshold);
     plot_line(&o, p, &fv, p->value, "value", PLOT_VALUE_COLOR);
     if (has_score)
         plot_line(&o, p, &fs, p->score, "score", PLOT_SCORE_COLOR);
+    if (isfinite(threshold))
+        plot_threshold(&o, has_score ? &fs : &fv, threshold);
     if (p->anomaly != NULL)
         plot_markers(&o, p, &fv);
 

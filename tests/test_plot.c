@@ -399,6 +399,14 @@ static void test_no_score(void **state)
     const char *path = strstr(b.data, "<path class=\"value\"");
     assert_int_equal(count_in(path, "d=\"", "\"/>", "M"), 2);
     free(b.data);
+    /* values too far apart for a round step still end, with a bounded
+     * number of ticks */
+    double huge[3] = {1e308, -1e308, 0};
+    mw_plot wide = {.n = 3, .value = huge, .score = huge, .threshold = 1e308};
+    b = render(&wide);
+    assert_true(well_formed(b.data));
+    assert_true(count(b.data, "class=\"ytick\"") <= 2 * MW_DRAW_MAX_TICKS);
+    free(b.data);
     /* no rows at all is still a picture */
     mw_plot empty = {.n = 0, .value = v, .threshold = NAN};
     b = render(&empty);

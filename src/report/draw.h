@@ -35,6 +35,10 @@ void mw_draw_printf(mw_draw *d, const char *fmt, ...)
  * and " escaped. */
 void mw_draw_text(mw_draw *d, const char *s);
 
+/* The most ticks an axis draws: a range too wide for its step to be
+ * represented (values near 1e308) still ends. */
+#define MW_DRAW_MAX_TICKS 200
+
 /* A round step (1, 2 or 5 times a power of ten) that cuts span into about
  * `want` parts. For bytes the power is of 1024, with the multiplier of
  * ten inside it (1, 2, 5, 10, 20, 50, 100, 200, 500 KiB). */

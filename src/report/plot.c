@@ -127,7 +127,8 @@ static void plot_y_axis(mw_draw *o, const mw_draw_frame *f, double step, const c
 {
     char tick[48];
     double mag = fmax(fabs(f->y0), fabs(f->y1));
-    for (long k = 0; f->y0 + (double)k * step <= f->y1 + step * 1e-9; k++) {
+    for (long k = 0; k < MW_DRAW_MAX_TICKS &&
+                     f->y0 + (double)k * step <= f->y1 + step * 1e-9; k++) {
         double v = f->y0 + (double)k * step;
         double py = mw_draw_py(f, v);
         mw_draw_printf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", f->left,
@@ -179,10 +180,11 @@ static void plot_x_axis(mw_draw *o, const mw_plot *p, const mw_draw_frame *top,
     if (p->time != NULL) {
         mw_time_step s = mw_draw_time_step(top->x0, top->x1, top->w,
                                            PLOT_CHAR_EM * PLOT_FONT);
-        for (double t = mw_draw_time_ceil(s, top->x0); t <= top->x1;
-             t = mw_draw_time_ceil(s, t + 1.0)) {
+        double t = mw_draw_time_ceil(s, top->x0);
+        for (int k = 0; k < MW_DRAW_MAX_TICKS && t <= top->x1; k++) {
             mw_draw_time_text(label, sizeof label, t, s);
             plot_x_tick(o, top, bottom, t, label, width, &right);
+            t = mw_draw_time_ceil(s, t + 1.0);
         }
     } else {
         /* rows: integers, labels about 90 pixels apart */
@@ -192,7 +194,8 @@ static void plot_x_axis(mw_draw *o, const mw_plot *p, const mw_draw_frame *top,
             step = 1.0;
         double first = ceil(top->x0 / step) * step;
         double mag = fmax(fabs(top->x0), fabs(top->x1));
-        for (long k = 0; first + (double)k * step <= top->x1 + step * 1e-9; k++) {
+        for (long k = 0; k < MW_DRAW_MAX_TICKS &&
+                         first + (double)k * step <= top->x1 + step * 1e-9; k++) {
             double x = first + (double)k * step;
             mw_draw_tick_text(label, sizeof label, x, step, mag, 0);
             plot_x_tick(o, top, bottom, x, label, width, &right);

@@ -102,7 +102,8 @@ int mw_svg_write(const mw_svg_chart *c, mw_svg_sink sink, void *ud)
     /* grid and ticks */
     char tick[48];
     double ymag = fmax(fabs(f.y0), fabs(f.y1));
-    for (long k = 0; f.y0 + (double)k * ystep <= f.y1 + ystep * 1e-9; k++) {
+    for (long k = 0; k < MW_DRAW_MAX_TICKS &&
+                     f.y0 + (double)k * ystep <= f.y1 + ystep * 1e-9; k++) {
         double v = f.y0 + (double)k * ystep;
         double py = mw_draw_py(&f, v);
         mw_draw_printf(&o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
@@ -112,7 +113,8 @@ int mw_svg_write(const mw_svg_chart *c, mw_svg_sink sink, void *ud)
                        f.left - 8, py + 4, tick);
     }
     double xfirst = ceil(f.x0 / xstep) * xstep, xmag = fmax(fabs(f.x0), fabs(f.x1));
-    for (long k = 0; xfirst + (double)k * xstep <= f.x1 + xstep * 1e-9; k++) {
+    for (long k = 0; k < MW_DRAW_MAX_TICKS &&
+                     xfirst + (double)k * xstep <= f.x1 + xstep * 1e-9; k++) {
         double v = xfirst + (double)k * xstep;
         double px = mw_draw_px(&f, v);
         mw_draw_printf(&o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "

@@ -154,7 +154,7 @@ static void plot_x_tick(mw_draw *o, const mw_draw_frame *top, const mw_draw_fram
         return;
     mw_draw_printf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", px,
                    top->top, px, top->top + top->h);
-    if (bottom != top)
+    if (bottom->top != top->top)   /* a score panel */
         mw_draw_printf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", px,
                        bottom->top, px, bottom->top + bottom->h);
     double half = plot_text_px(strlen(label), PLOT_FONT) / 2;
@@ -389,57 +389,69 @@ static void plot_legend(mw_draw *o, const plot_entry *entries, size_t n, double 
     mw_draw_printf(o, "</g>\n");
 }
 
-int mw_plot_write(const mw_plot *p, mw_svg_sink sink, void *ud)
+/* Where everything goes: the picture's size, the header's rows, the two
+ * panels (the score panel is the value panel when there are no scores)
+ * with their round y ranges. */
+typedef struct plot_layout {
+    int width, height;
+    plot_entry entries[4];
+    size_t n_entries;
+    double legend_max;       /* the widest legend row */
+    double legend_y;         /* its first row's baseline */
+    mw_draw_frame value, score;
+    double value_step, score_step;
+} plot_layout;
+
+static void plot_lay_out(const mw_plot *p, const char *title, plot_layout *l)
 {
-    mw_draw o = {sink, ud, 0};
-    int width = p->width > 0 ? p->width : MW_PLOT_WIDTH;
-    int height = p->height > 0 ? p->height : MW_PLOT_HEIGHT;
-    width = width < MW_PLOT_MIN_WIDTH ? MW_PLOT_MIN_WIDTH : width;
-    height = height < MW_PLOT_MIN_HEIGHT ? MW_PLOT_MIN_HEIGHT : height;
-    int has_score = p->score != NULL;
+    l->width = p->width > 0 ? p->width : MW_PLOT_WIDTH;
+    l->height = p->height > 0 ? p->height : MW_PLOT_HEIGHT;
+    l->width = l->width < MW_PLOT_MIN_WIDTH ? MW_PLOT_MIN_WIDTH : l->width;
+    l->height = l->height < MW_PLOT_MIN_HEIGHT ? MW_PLOT_MIN_HEIGHT : l->height;
 
     /* The header: the legend beside the title if both fit in a row, else
      * in rows of its own below it. */
-    plot_entry entries[4];
-    size_t n_entries = plot_entries(p, entries);
-    const char *title = p->title != NULL ? p->title : "";
-    double plot_w = width - PLOT_LEFT - PLOT_RIGHT;
-    double legend_max = width - 8.0;
-    size_t legend_rows = plot_legend_rows(entries, n_entries, legend_max);
+    l->n_entries = plot_entries(p, l->entries);
+    double plot_w = l->width - PLOT_LEFT - PLOT_RIGHT;
+    l->legend_max = l->width - 8.0;
+    size_t legend_rows = plot_legend_rows(l->entries, l->n_entries, l->legend_max);
     int beside = title[0] == '\0' ||
                  (legend_rows == 1 && plot_text_px(strlen(title), PLOT_TITLE_FONT) + 24.0 +
-                                          plot_row_px(entries, 0, n_entries) <= plot_w);
+                                          plot_row_px(l->entries, 0, l->n_entries) <= plot_w);
     size_t header_rows = beside ? legend_rows : 1 + legend_rows;
-    double top = 14.0 + PLOT_ROW * (double)header_rows;
+    l->legend_y = 14.0 + PLOT_ROW * (beside ? 1 : 2) - 6.0;
 
-    mw_draw_frame fv, fs;
-    fv.left = fs.left = PLOT_LEFT;
-    fv.w = fs.w = plot_w;
-    plot_x_range(p, &fv.x0, &fv.x1);
-    fs.x0 = fv.x0;
-    fs.x1 = fv.x1;
-    double panels_h = height - top - PLOT_BOTTOM;
-    fv.top = top;
-    if (has_score) {
-        fv.h = floor((panels_h - PLOT_GAP) * 0.6);
-        fs.top = fv.top + fv.h + PLOT_GAP;
-        fs.h = panels_h - PLOT_GAP - fv.h;
-    } else {
-        fv.h = panels_h;
-        fs = fv;
+    mw_draw_frame *fv = &l->value, *fs = &l->score;
+    fv->left = PLOT_LEFT;
+    fv->w = plot_w;
+    fv->top = 14.0 + PLOT_ROW * (double)header_rows;
+    plot_x_range(p, &fv->x0, &fv->x1);
+    double panels_h = l->height - fv->top - PLOT_BOTTOM;
+    fv->h = p->score != NULL ? floor((panels_h - PLOT_GAP) * 0.6) : panels_h;
+    plot_y_range(p->value, p->n, p->score != NULL ? NAN : p->threshold, 0, &fv->y0, &fv->y1);
+    l->value_step = l->score_step = plot_round_y(fv);
+    *fs = *fv;
+    if (p->score != NULL) {
+        fs->top = fv->top + fv->h + PLOT_GAP;
+        fs->h = panels_h - PLOT_GAP - fv->h;
+        plot_y_range(p->score, p->n, p->threshold, 1, &fs->y0, &fs->y1);
+        l->score_step = plot_round_y(fs);
     }
-    double threshold = p->threshold;
-    plot_y_range(p->value, p->n, has_score ? NAN : threshold, 0, &fv.y0, &fv.y1);
-    double vstep = plot_round_y(&fv), sstep = 0.0;
-    if (has_score) {
-        plot_y_range(p->score, p->n, threshold, 1, &fs.y0, &fs.y1);
-        sstep = plot_round_y(&fs);
-    }
-    const mw_draw_frame *bottom = has_score ? &fs : &fv;
+}
+
+int mw_plot_write(const mw_plot *p, mw_svg_sink sink, void *ud)
+{
+    mw_draw o = {sink, ud, 0};
+    const char *title = p->title != NULL ? p->title : "";
+    plot_layout l;
+    plot_lay_out(p, title, &l);
+    int has_score = p->score != NULL;
+    const mw_draw_frame *fv = &l.value, *fs = &l.score;
 
     mw_draw_printf(&o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                    "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"%d\" "
-                   "fill=\"" PLOT_TEXT_COLOR "\">\n", width, height, width, height, PLOT_FONT);
+                   "fill=\"" PLOT_TEXT_COLOR "\">\n", l.width, l.height, l.width, l.height,
+                   PLOT_FONT);
     mw_draw_printf(&o, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     if (title[0] != '\0') {
         mw_draw_printf(&o, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" font-weight=\"bold\">",
@@ -451,38 +463,37 @@ int mw_plot_write(const mw_plot *p, mw_svg_sink sink, void *ud)
     if (p->n_windows > 0) {
         mw_draw_printf(&o, "<g class=\"windows\" fill=\"" PLOT_WINDOW_COLOR "\" "
                        "fill-opacity=\"%.2f\">\n", PLOT_WINDOW_OPACITY);
-        plot_windows(&o, p, &fv);
+        plot_windows(&o, p, fv);
         if (has_score)
-            plot_windows(&o, p, &fs);
+            plot_windows(&o, p, fs);
         mw_draw_printf(&o, "</g>\n");
     }
 
     mw_draw_printf(&o, "<g class=\"axes\" stroke=\"" PLOT_GRID_COLOR "\">\n");
-    plot_y_axis(&o, &fv, vstep, "value");
+    plot_y_axis(&o, fv, l.value_step, "value");
     if (has_score)
-        plot_y_axis(&o, &fs, sstep, "score");
-    plot_x_axis(&o, p, &fv, bottom, width);
+        plot_y_axis(&o, fs, l.score_step, "score");
+    plot_x_axis(&o, p, fv, fs, l.width);
     mw_draw_printf(&o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" stroke=\"none\">%s"
-                   "</text>\n</g>\n", PLOT_LEFT + plot_w / 2, height - 8,
+                   "</text>\n</g>\n", fv->left + fv->w / 2, l.height - 8,
                    p->time != NULL ? "time (UTC)" : "row");
 
-    plot_line(&o, p, &fv, p->value, "value", PLOT_VALUE_COLOR);
+    plot_line(&o, p, fv, p->value, "value", PLOT_VALUE_COLOR);
     if (has_score)
-        plot_line(&o, p, &fs, p->score, "score", PLOT_SCORE_COLOR);
-    if (isfinite(threshold))
-        plot_threshold(&o, has_score ? &fs : &fv, threshold);
+        plot_line(&o, p, fs, p->score, "score", PLOT_SCORE_COLOR);
+    if (isfinite(p->threshold))
+        plot_threshold(&o, fs, p->threshold);
     if (p->anomaly != NULL)
-        plot_markers(&o, p, &fv);
+        plot_markers(&o, p, fv);
 
     mw_draw_printf(&o, "<g fill=\"none\" stroke=\"#888888\">\n");
     for (int k = 0; k < 1 + has_score; k++) {
-        const mw_draw_frame *f = k == 0 ? &fv : &fs;
+        const mw_draw_frame *f = k == 0 ? fv : fs;
         mw_draw_printf(&o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n",
                        f->left, f->top, f->w, f->h);
     }
     mw_draw_printf(&o, "</g>\n");
-    plot_legend(&o, entries, n_entries, PLOT_LEFT + plot_w, legend_max,
-                14.0 + PLOT_ROW * (beside ? 1 : 2) - 6.0);
+    plot_legend(&o, l.entries, l.n_entries, fv->left + fv->w, l.legend_max, l.legend_y);
     mw_draw_printf(&o, "</svg>\n");
     return o.status;
 }

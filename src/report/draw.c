@@ -3,8 +3,7 @@
  *
  * Text is formatted into a small stack buffer and handed to the sink, so
  * nothing is allocated. Calendar ticks convert between days since the
- * epoch and civil dates with Howard Hinnant's days_from_civil and
- * civil_from_days (exact for every int64 day, no tables, no time zone).
+ * epoch and civil dates with stats/calendar.h (no tables, no time zone).
  */
 #include "report/draw.h"
 
@@ -12,6 +11,8 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "stats/calendar.h"
 
 void mw_draw_printf(mw_draw *d, const char *fmt, ...)
 {
@@ -136,30 +137,6 @@ static int64_t draw_floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/* Days since 1970-01-01 of the civil date y-m-d (m 1..12). */
-static int64_t draw_days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = draw_floor_div(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void draw_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = draw_floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 /* The length of a tick of a fixed-length unit, in ms. */
 static double draw_unit_ms(mw_time_unit u)
 {
@@ -232,13 +209,13 @@ double mw_draw_time_ceil(mw_time_step s, double t)
         int64_t day = (int64_t)floor(t / DRAW_MS_PER_DAY);
         int64_t y;
         int m, d;
-        draw_civil_from_days(day, &y, &m, &d);
+        mw_calendar_civil_from_days(day, &y, &m, &d);
         int64_t month = y * 12 + (m - 1);
         if (d != 1 || t > (double)day * DRAW_MS_PER_DAY)
             month++;         /* past the first of this month: the next one */
         month = draw_floor_div(month + months_per_tick - 1, months_per_tick) * months_per_tick;
         int64_t ty = draw_floor_div(month, 12);
-        return (double)draw_days_from_civil(ty, (int)(month - ty * 12) + 1, 1) *
+        return (double)mw_calendar_days_from_civil(ty, (int)(month - ty * 12) + 1, 1) *
                DRAW_MS_PER_DAY;
     }
     double len = draw_unit_ms(s.unit) * (double)s.count;
@@ -253,7 +230,7 @@ size_t mw_draw_time_text(char *buf, size_t cap, double t, mw_time_step s)
     long ms = (long)(t - day_f * DRAW_MS_PER_DAY);
     int64_t y;
     int m, d;
-    draw_civil_from_days(day, &y, &m, &d);
+    mw_calendar_civil_from_days(day, &y, &m, &d);
     long hh = ms / 3600000, mm = ms / 60000 % 60, ss = ms / 1000 % 60;
     int len;
     switch (s.unit) {

@@ -22,6 +22,9 @@
  * several are exact: extremes, quantiles and medians pick elements of the
  * input and interpolate with numpy's formula, so they must agree with the
  * sorted reference to the bit, and a constant window's variance must be 0.
+ *
+ * The calendar (stats/calendar.h) is checked against a plain day-by-day
+ * count from 1600 to 2400, both ways, to the day.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats/calendar.h"
 #include "stats/stats.h"
 
 #define TEST_RTOL 1e-9
@@ -1004,6 +1008,48 @@ static void test_ewm_numpy_fixed(void **state)
     assert_true(isnan(b->out[0]) && isnan(b->out[1]) && b->out[2] == 0.0);
 }
 
+/* ---- calendar -------------------------------------------------------- */
+
+static int naive_days_in_month(int64_t year, int month)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+static void test_calendar_day_by_day(void **state)
+{
+    (void)state;
+    /* 1600-01-01 is 135140 days before 1970-01-01 */
+    assert_int_equal(mw_calendar_days_from_civil(1600, 1, 1), -135140);
+    int64_t year = 1600;
+    int month = 1, day = 1;
+    for (int64_t days = -135140; year < 2400; days++) {
+        assert_int_equal(mw_calendar_days_from_civil(year, month, day), days);
+        int64_t y;
+        int m, d;
+        mw_calendar_civil_from_days(days, &y, &m, &d);
+        assert_int_equal(y, year);
+        assert_int_equal(m, month);
+        assert_int_equal(d, day);
+        if (++day > naive_days_in_month(year, month)) {
+            day = 1;
+            if (++month > 12) {
+                month = 1;
+                year++;
+            }
+        }
+    }
+    /* far from the epoch, both sides: a round trip */
+    static const int64_t far[] = {-3652425000000LL, -1, 0, 11017, 3652425000000LL};
+    for (size_t i = 0; i < sizeof far / sizeof far[0]; i++) {
+        int64_t y;
+        int m, d;
+        mw_calendar_civil_from_days(far[i], &y, &m, &d);
+        assert_int_equal(mw_calendar_days_from_civil(y, m, d), far[i]);
+    }
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, buffers_setup, buffers_teardown)
@@ -1027,6 +1073,7 @@ int main(void)
         T(test_rolling_quantile_duplicates),
         T(test_ewm_random),
         T(test_ewm_numpy_fixed),
+        T(test_calendar_day_by_day),
     };
 #undef T
     return cmocka_run_group_tests_name("stats", tests, NULL, NULL);

@@ -10,9 +10,9 @@
  * correctly too. Typical sensor values ("0.0819647350000", "20.0") never
  * leave the fast path; strtod costs about four times as much.
  *
- * Timestamps are converted with a days-from-civil computation (proleptic
- * Gregorian calendar), never timegm or mktime, so neither the time zone
- * nor the locale of the process matters.
+ * Timestamps are converted with stats/calendar.h's days-from-civil
+ * computation (proleptic Gregorian calendar), never timegm or mktime, so
+ * neither the time zone nor the locale of the process matters.
  *
  * Invariant: a parser writes its output only when it returns MW_PARSE_OK
  * (or MW_PARSE_MISSING, for mw_parse_number's NaN).
@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "stats/calendar.h"
 
 /* Significand digits kept for strtod on the slow path. 768 is the most a
  * double's exact halfway point can need; digits past it only matter
@@ -303,19 +305,6 @@ static int parse_days_in_month(int year, int month)
     return month == 2 && parse_is_leap(year) ? 29 : days[month - 1];
 }
 
-/* Days from 1970-01-01 to year-month-day in the proleptic Gregorian
- * calendar (H. Hinnant's days_from_civil): years counted from March, so
- * the leap day ends a year, in 400-year eras of 146097 days. */
-static int64_t parse_days_from_civil(int64_t year, int month, int day)
-{
-    year -= month <= 2;
-    int64_t era = (year >= 0 ? year : year - 399) / 400;
-    int64_t year_of_era = year - era * 400;
-    int64_t day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-    int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    return era * 146097 + day_of_era - 719468;
-}
-
 /* The UTC offset at p: Z, or a sign, hh and an optional [:]mm. Stores it
  * in minutes east of UTC; returns 0 unless it runs exactly to e. */
 static int parse_offset(const char *p, const char *e, int *minutes)
@@ -388,7 +377,7 @@ mw_parse_result mw_parse_time(const char *s, size_t len, int64_t *epoch_ms)
             return MW_PARSE_INVALID;
     }
 
-    int64_t days = parse_days_from_civil(year, month, day);
+    int64_t days = mw_calendar_days_from_civil(year, month, day);
     int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - (int64_t)offset * 60;
     *epoch_ms = seconds * 1000 + millis;
     return MW_PARSE_OK;
@@ -407,18 +396,11 @@ size_t mw_format_time(int64_t epoch_ms, char *buf)
         rem += 86400;
         days--;
     }
-    /* Civil date from days since 1970-01-01 (Howard Hinnant's algorithm). */
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = yoe + era * 400 + (m <= 2);
-    int n = snprintf(buf, MW_TIME_TEXT, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)y,
-                     (int)m, (int)d, (int)(rem / 3600), (int)(rem % 3600 / 60), (int)(rem % 60));
+    int64_t y;
+    int m, d;
+    mw_calendar_civil_from_days(days, &y, &m, &d);
+    int n = snprintf(buf, MW_TIME_TEXT, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)y, m,
+                     d, (int)(rem / 3600), (int)(rem % 3600 / 60), (int)(rem % 60));
     if (ms != 0)
         n += snprintf(buf + n, MW_TIME_TEXT - (size_t)n, ".%03d", (int)ms);
     return (size_t)n;

@@ -37,35 +37,6 @@ mw_frame *mw_lua_push_new_frame(lua_State *L, mw_lua_state *st)
     return f;
 }
 
-/* Converts the value at idx into a series handle pushed on the stack: a
- * series stays itself, a Lua array of numbers becomes a new series. */
-static void frame_push_column(lua_State *L, mw_lua_state *st, int idx, const char *name)
-{
-    idx = lua_absindex(L, idx);
-    if (mw_lua_test_handle(L, idx) != NULL) {
-        mw_lua_check_series(L, idx);
-        lua_pushvalue(L, idx);
-        return;
-    }
-    if (!lua_istable(L, idx))
-        luaL_error(L, "column '%s' must be a series or a table of numbers, got %s", name,
-                   luaL_typename(L, idx));
-    lua_Integer n = luaL_len(L, idx);
-    if (n < 0 || (lua_Unsigned)n > SIZE_MAX / 16)
-        luaL_error(L, "column '%s' has an invalid length", name);
-    mw_series *s = mw_lua_push_new_series(L, st, (size_t)n, 0, 0);
-    int top = lua_gettop(L);
-    for (lua_Integer i = 1; i <= n; i++) {
-        if (lua_geti(L, idx, i) != LUA_TNUMBER)
-            luaL_error(L, "column '%s': element %I is a %s, not a number", name,
-                       (LUAI_UACINT)i, luaL_typename(L, -1));
-        double v = (double)lua_tonumber(L, -1);
-        lua_pop(L, 1);
-        s = mw_lua_check_series(L, top);
-        mw_series_values(s)[i - 1] = v;
-    }
-}
-
 /* Sets column `name` of the frame at fidx to the series handle at sidx. */
 static void frame_set_column(lua_State *L, mw_lua_state *st, int fidx, const char *name,
                              size_t len, int sidx)
@@ -130,7 +101,7 @@ static int frame_call(lua_State *L)
     for (lua_Integer i = 0; i < n; i++) {
         lua_rawgeti(L, 4, names[i].key);
         lua_rawget(L, 2);
-        frame_push_column(L, st, -1, names[i].bytes);
+        mw_lua_push_series_arg(L, st, -1, "column", names[i].bytes, 0, NULL);
         frame_set_column(L, st, 3, names[i].bytes, names[i].len, lua_gettop(L));
         lua_pop(L, 2);
     }
@@ -207,7 +178,7 @@ static int frame_newindex(lua_State *L)
         return 0;
     }
     lua_settop(L, 3);
-    frame_push_column(L, st, 3, name);
+    mw_lua_push_series_arg(L, st, 3, "column", name, 0, NULL);
     frame_set_column(L, st, 1, name, len, 4);
     return 0;
 }
@@ -339,7 +310,7 @@ static int frame_add(lua_State *L)
     size_t len;
     const char *name = luaL_checklstring(L, 2, &len);
     lua_settop(L, 3);
-    frame_push_column(L, st, 3, name);
+    mw_lua_push_series_arg(L, st, 3, "column", name, 0, NULL);
     frame_set_column(L, st, 1, name, len, 4);
     lua_settop(L, 1);
     return 1;

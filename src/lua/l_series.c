@@ -18,6 +18,7 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -78,6 +79,49 @@ static double series_table_number(lua_State *L, int t, lua_Integer i, int arg,
     double v = (double)lua_tonumber(L, -1);
     lua_pop(L, 1);
     return v;
+}
+
+/* Raises the error of mw_lua_push_series_arg: the message, formatted as
+ * lua_pushfstring does, as is or as a bad argument of fname. */
+static int series_arg_error(lua_State *L, int arg, const char *fname, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const char *msg = lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    if (fname != NULL)
+        return luaL_error(L, "bad argument #%d to '%s' (%s)", arg, fname, msg);
+    return luaL_error(L, "%s", msg);
+}
+
+mw_series *mw_lua_push_series_arg(lua_State *L, mw_lua_state *st, int idx, const char *kind,
+                                  const char *name, int arg, const char *fname)
+{
+    idx = lua_absindex(L, idx);
+    mw_handle *h = mw_lua_test_handle(L, idx);
+    if (h != NULL && (h->obj == NULL || mw_is_series(h->obj))) {
+        mw_series *s = mw_lua_check_series(L, idx);    /* raises if released */
+        lua_pushvalue(L, idx);
+        return s;
+    }
+    if (!lua_istable(L, idx))
+        series_arg_error(L, arg, fname, "%s '%s' must be a series or a table of numbers, got %s",
+                         kind, name, h != NULL ? h->obj->type->name : luaL_typename(L, idx));
+    lua_Integer n = luaL_len(L, idx);
+    if (n < 0 || (lua_Unsigned)n > SIZE_MAX / 16)
+        series_arg_error(L, arg, fname, "%s '%s' has an invalid length", kind, name);
+    mw_series *s = mw_lua_push_new_series(L, st, (size_t)n, 0, 0);
+    int top = lua_gettop(L);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_geti(L, idx, i) != LUA_TNUMBER)
+            series_arg_error(L, arg, fname, "%s '%s': element %I is a %s, not a number", kind,
+                             name, (LUAI_UACINT)i, luaL_typename(L, -1));
+        double v = (double)lua_tonumber(L, -1);
+        lua_pop(L, 1);
+        s = mw_lua_check_series(L, top);   /* lua_geti may run metamethods */
+        mw_series_values(s)[i - 1] = v;
+    }
+    return s;
 }
 
 /* mw.series(t [, {ts = stamps}]) or mw.series(other_series): a new series. */

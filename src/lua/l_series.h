@@ -22,4 +22,15 @@ mw_series *mw_lua_check_series(lua_State *L, int idx);
 mw_series *mw_lua_push_new_series(lua_State *L, mw_lua_state *st, size_t n,
                                   int with_stamps, int zero);
 
+/* Pushes the value at idx as a series handle and returns its series: a
+ * series stays itself, a Lua array of numbers becomes a new series (a
+ * numeric string is not a number). kind and name say what the value is
+ * in errors, "column 'x' must be a series or a table of numbers, got
+ * string", "field 'score': element 3 is a string, not a number"; with
+ * fname not NULL they are raised as "bad argument #arg to 'fname' (...)".
+ * Any series pointer the caller holds must be fetched again afterwards
+ * (see mw_lua_push_new_series). */
+mw_series *mw_lua_push_series_arg(lua_State *L, mw_lua_state *st, int idx, const char *kind,
+                                  const char *name, int arg, const char *fname);
+
 #endif /* MW_L_SERIES_H */

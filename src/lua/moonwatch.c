@@ -23,6 +23,7 @@
 #include "lua/l_frame.h"
 #include "lua/l_series.h"
 #include "lua/l_mem.h"
+#include "lua/l_plot.h"
 #include "lua/state.h"
 #include "types/series.h"
 #include "types/str.h"
@@ -76,7 +77,7 @@ int luaopen_moonwatch(lua_State *L)
      * too, so mw.mem.stats().objects has them before their first object. */
     mw_heap_type_stats(st->heap, &mw_str_type);
     mw_heap_type_stats(st->heap, &mw_buffer_type);
-    lua_createtable(L, 0, 12);
+    lua_createtable(L, 0, 13);
 
     /* The sub-tables: each opener pushes one. */
     static const struct {
@@ -95,6 +96,7 @@ int luaopen_moonwatch(lua_State *L)
         {"time", mw_lua_open_time},
         {"nab", mw_lua_open_nab},
         {"fs", mw_lua_open_fs},
+        {"plot", mw_lua_open_plot},
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         parts[i].open(L, st);

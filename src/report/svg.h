@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include "report/draw.h"
+
 #define MW_SVG_MAX_LINES 8
 
 typedef struct mw_svg_line {
@@ -40,9 +42,7 @@ typedef struct mw_svg_chart {
     int width, height;       /* pixels; 0 for 900 x 420 */
 } mw_svg_chart;
 
-/* The callback that receives the text; returns non-zero to stop. */
-typedef int (*mw_svg_sink)(void *ud, const char *text, size_t len);
-
+/* The sink (mw_svg_sink, in report/draw.h) receives the text. */
 /* Writes the chart; returns 0, or the sink's non-zero result. */
 int mw_svg_write(const mw_svg_chart *chart, mw_svg_sink sink, void *ud);
 

@@ -340,6 +340,7 @@ local function detect_one(input, opts, make, out, plot_path, labels)
   local threshold = tonumber(opts.threshold) or p.threshold or 0.5
   local rows, anomalies, first = 0, 0, nil
   local keep = plot_path and {time = {}, value = {}, score = {}, flags = {}} or nil
+  local has_time = false
   local ok, err = pcall(function()
     local value_col, time_col
     for batch in mw.csv(input.path, {batch = 65536, progress = false}) do
@@ -375,6 +376,7 @@ local function detect_one(input, opts, make, out, plot_path, labels)
         if keep then
           local k = #keep.value + 1
           keep.time[k] = time and time[i] or row
+          has_time = time ~= nil
           keep.value[k], keep.score[k], keep.flags[k] = values[i], s, a and 1 or 0
         end
       end
@@ -382,6 +384,9 @@ local function detect_one(input, opts, make, out, plot_path, labels)
         buf[#buf + 1] = ""
         out:write(table.concat(buf, "\n"))
       end
+      -- Each batch out as soon as it is scored: from a pipe a batch is
+      -- what has arrived (tail -f).
+      if out then out:flush() end
       rows = rows + #values
       scores:release()
       if flags and flags.release then flags:release() end
@@ -400,7 +405,7 @@ local function detect_one(input, opts, make, out, plot_path, labels)
   if keep and rows > 0 then
     local windows = windows_for(labels, input.rel, input.path)
     local okp, perr = pcall(mw.plot.svg, {
-      time = keep.time, value = keep.value, score = keep.score, anomalies = keep.flags,
+      time = has_time and keep.time or nil, value = keep.value, score = keep.score, anomalies = keep.flags,
       threshold = threshold, windows = windows, file = plot_path,
       title = input.path == "-" and "stdin" or input.path,
     })

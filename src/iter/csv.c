@@ -643,6 +643,14 @@ failed:
     return CSV_PARSE_FAILED;
 }
 
+size_t mw_csv_buffered(const mw_csv_reader *r)
+{
+    /* A row saved while the header was detected, or parsed and not yet
+     * handed out, counts as buffered; the row handed out last does not. */
+    return (size_t)(r->saved_is_data != 0) + (size_t)(r->row_ready && !r->row_handed)
+           + (r->data_end - r->pos);
+}
+
 /* Makes a complete row ready in spans, reading as needed. */
 static mw_csv_result csv_fill_row(mw_csv_reader *r)
 {

@@ -134,6 +134,11 @@ mw_csv_result mw_csv_next(mw_csv_reader *r, mw_csv_row *row);
  * valid until mw_csv_close. Data rows read to decide are not lost. */
 mw_csv_result mw_csv_header(mw_csv_reader *r, mw_csv_row *header);
 
+/* Bytes read from the input and not yet returned as rows (non-zero too
+ * when a row is ready): 0 means the next mw_csv_next will read. A caller
+ * reading a pipe uses it to deliver what it has instead of blocking. */
+size_t mw_csv_buffered(const mw_csv_reader *r);
+
 /* The delimiter in use: the option, or the one detected; 0 until the
  * first call to mw_csv_next or mw_csv_header has detected it. */
 char mw_csv_delimiter(const mw_csv_reader *r);

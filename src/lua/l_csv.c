@@ -27,6 +27,7 @@
 #include "lua/l_csv.h"
 
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -346,6 +347,18 @@ static int csv_next_record(lua_State *L, mw_lua_iter *it, int self)
  * columns (kinds settled by the first row: a missing value there counts
  * as a number). The values go straight from the reader into the series
  * buffers: no Lua value per row. */
+/* Whether reading on would wait: a pipe or terminal with nothing ready
+ * and nothing buffered. A batch ends there, so rows that arrive slowly
+ * (tail -f) are delivered at once rather than when the batch fills. */
+static int csv_input_idle(const csv_state *cs)
+{
+    if (cs->file != NULL || cs->src.fd < 0 || cs->src.total_bytes > 0
+        || mw_csv_buffered(cs->reader) > 0)
+        return 0;
+    struct pollfd p = {cs->src.fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 0;
+}
+
 static int csv_next_batch(lua_State *L, mw_lua_iter *it, int self)
 {
     mw_lua_state *st = mw_lua_upstate(L);
@@ -410,7 +423,7 @@ static int csv_next_batch(lua_State *L, mw_lua_iter *it, int self)
             else
                 count++;
         }
-        if (count == n)
+        if (count == n || csv_input_idle(cs))
             break;
         got = csv_read_row(L, cs, &row);
     }

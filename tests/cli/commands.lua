@@ -88,6 +88,18 @@ check(#lines(read("o/scores.csv")) == 601, "--out file written")
 out, rc = run("detect --quiet --detector zscore --param window=100 --param min_periods=100 -", read("series.csv"))
 check(rc == 0 and out == first_rows, "stdin gives the same rows")
 
+-- From a pipe, a batch is what has arrived: rows that come slowly
+-- (tail -f) are not held back until a batch fills.
+do
+  local p = io.popen(string.format(
+    "(printf 'timestamp,value\\n2024-01-01 00:00:00,1\\n2024-01-01 00:05:00,2\\n'; sleep 1; " ..
+    "printf '2024-01-01 00:10:00,3\\n') | %q -e 'for b in mw.csv(\"-\", {batch = 65536}) do " ..
+    "io.write(#b, \" \") end'", bin))
+  local sizes = p:read("a")
+  p:close()
+  check(sizes == "2 1 ", "batches from a pipe: %q", sizes)
+end
+
 -- A directory: one output file per input, a total line.
 assert(os.execute("mkdir -p '" .. tmp .. "/dir/a' && cp '" .. tmp .. "/series.csv' '" .. tmp
                   .. "/dir/a/one.csv' && cp '" .. tmp .. "/series.csv' '" .. tmp .. "/dir/two.csv'"))

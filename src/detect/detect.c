@@ -317,6 +317,154 @@ void mw_detector_reset(mw_detector *d)
         d->type->reset(d);
 }
 
+/* ---- rows (multivariate kinds) --------------------------------------- */
+
+/* Whether all dims values of row are finite. */
+static int row_finite(const double *row, size_t dims)
+{
+    double acc = 0.0;
+    for (size_t k = 0; k < dims; k++)
+        acc += row[k] - row[k];   /* NaN if any is NaN or infinite */
+    return acc == 0.0;
+}
+
+mw_status mw_detector_set_dims(mw_detector *d, size_t dims, char *err)
+{
+    size_t have = mw_detector_is_multi(d) ? d->dims : 1;
+    if (have == dims)
+        return MW_OK;
+    if (dims == 0 || dims > MW_DETECT_MAX_DIMS) {
+        snprintf(err, MW_DETECT_ERRLEN, "rows must have 1 to %d values (got %zu)",
+                 MW_DETECT_MAX_DIMS, dims);
+        return MW_EINVAL;
+    }
+    if (have != 0) {
+        snprintf(err, MW_DETECT_ERRLEN, "rows of %zu value%s, but this %s scores rows of %zu",
+                 dims, dims == 1 ? "" : "s", d->type->name, have);
+        return MW_EINVAL;
+    }
+    d->dims = dims;
+    err[0] = '\0';
+    mw_status status = d->type->set_dims != NULL ? d->type->set_dims(d, err) : MW_OK;
+    if (status != MW_OK) {
+        d->dims = 0;
+        if (err[0] == '\0')
+            snprintf(err, MW_DETECT_ERRLEN, "%s", mw_strerror(status));
+    }
+    return status;
+}
+
+mw_status mw_detector_update_row(mw_detector *d, const double *row, size_t dims, double t,
+                                 double *score, char *err)
+{
+    mw_status status = mw_detector_set_dims(d, dims, err);
+    if (status != MW_OK)
+        return status;
+    if (!row_finite(row, dims)) {
+        *score = NAN;
+        return MW_OK;
+    }
+    if (!mw_detector_is_multi(d)) {
+        *score = mw_detector_update(d, row[0], t);
+        return MW_OK;
+    }
+    d->n_learned++;
+    *score = d->type->update_row(d, row, t);
+    return MW_OK;
+}
+
+mw_status mw_detector_score_row(const mw_detector *d, const double *row, size_t dims,
+                                double t, double *score, char *err)
+{
+    if (!mw_detector_is_multi(d) || d->dims != 0) {
+        size_t have = mw_detector_is_multi(d) ? d->dims : 1;
+        if (dims != have) {
+            snprintf(err, MW_DETECT_ERRLEN, "rows of %zu value%s, but this %s scores rows of %zu",
+                     dims, dims == 1 ? "" : "s", d->type->name, have);
+            return MW_EINVAL;
+        }
+    } else {
+        *score = NAN;        /* nothing learned: no width, no opinion */
+        return MW_OK;
+    }
+    if (!row_finite(row, dims))
+        *score = NAN;
+    else if (!mw_detector_is_multi(d))
+        *score = mw_detector_score(d, row[0], t);
+    else
+        *score = d->type->score_row(d, row, t);
+    return MW_OK;
+}
+
+mw_status mw_detector_run_rows(mw_detector *d, const double *rows, size_t dims,
+                               const double *t, size_t n, double *out, char *err)
+{
+    mw_status status = mw_detector_set_dims(d, dims, err);
+    if (status != MW_OK)
+        return status;
+    if (!mw_detector_is_multi(d)) {
+        mw_detector_run(d, rows, t, n, out);   /* rows of one: a column */
+        return MW_OK;
+    }
+    size_t start = 0;
+    while (start < n) {
+        /* Runs of finite rows go to the kind's run_rows in one call. */
+        size_t end = start;
+        while (end < n && row_finite(rows + end * dims, dims))
+            end++;
+        if (end > start) {
+            if (d->type->run_rows != NULL) {
+                d->type->run_rows(d, rows + start * dims, t != NULL ? t + start : NULL,
+                                  end - start, out + start);
+                d->n_learned += end - start;
+            } else {
+                for (size_t i = start; i < end; i++) {
+                    d->n_learned++;
+                    out[i] = d->type->update_row(d, rows + i * dims, t != NULL ? t[i] : NAN);
+                }
+            }
+        }
+        if (end < n)
+            out[end++] = NAN;
+        start = end;
+    }
+    return MW_OK;
+}
+
+mw_status mw_detector_fit(mw_detector *d, const double *rows, size_t dims, size_t n,
+                          char *err)
+{
+    if (d->type->fit == NULL) {
+        snprintf(err, MW_DETECT_ERRLEN, "'%s' has no fit (it learns as it scores)", d->type->name);
+        return MW_EINVAL;
+    }
+    mw_status status = mw_detector_set_dims(d, dims, err);
+    if (status != MW_OK)
+        return status;
+    err[0] = '\0';
+    status = d->type->fit(d, rows, n, err);
+    if (status != MW_OK && err[0] == '\0')
+        snprintf(err, MW_DETECT_ERRLEN, "%s", mw_strerror(status));
+    return status;
+}
+
+double mw_detect_row_update(mw_detector *d, double x, double t)
+{
+    char err[MW_DETECT_ERRLEN];
+    if (mw_detector_set_dims(d, 1, err) != MW_OK) {
+        d->n_learned--;      /* mw_detector_update counted it */
+        return NAN;
+    }
+    return d->type->update_row(d, &x, t);
+}
+
+double mw_detect_row_score(const mw_detector *d, double x, double t)
+{
+    if (d->dims != 1)
+        return NAN;
+    return d->type->score_row(d, &x, t);
+}
+
 /* ---- saved state --------------------------------------------------- */
 
 void mw_detector_save(const mw_detector *d, mw_blob_writer *w)
@@ -330,7 +478,9 @@ void mw_detector_save(const mw_detector *d, mw_blob_writer *w)
     mw_blob_put_u8(w, (uint8_t)d->type->n_params);
     mw_blob_put_f64s(w, d->params, d->type->n_params);
     mw_blob_put_u64(w, d->n_learned);
-    if (d->type->save != NULL)
+    if (mw_detector_is_multi(d))
+        mw_blob_put_u64(w, d->dims);
+    if (d->type->save != NULL && (!mw_detector_is_multi(d) || d->dims > 0))
         d->type->save(d, w);
     if (w->status == MW_OK)
         mw_blob_put_u64(w, mw_blob_checksum(w->data + start, w->len - start));
@@ -396,7 +546,21 @@ mw_detector *mw_detector_load(mw_alloc *alloc, const void *data, size_t len,
     if (d == NULL)
         return NULL;
     d->n_learned = n_learned;
-    if (type->load != NULL && type->load(d, &r) != 0 && !r.failed)
+    if (mw_detector_is_multi(d)) {
+        size_t dims = mw_blob_get_count(&r, MW_DETECT_MAX_DIMS, "row width");
+        if (!r.failed && dims > 0) {
+            mw_status s = mw_detector_set_dims(d, dims, err);
+            if (s != MW_OK) {
+                mw_detector_free(d);
+                *status = s;
+                return NULL;
+            }
+        }
+        if (!r.failed && dims == 0 && n_learned > 0)
+            mw_blob_fail(&r, "%llu rows learned but no row width", (unsigned long long)n_learned);
+    }
+    if (type->load != NULL && (!mw_detector_is_multi(d) || d->dims > 0) && !r.failed
+        && type->load(d, &r) != 0 && !r.failed)
         mw_blob_fail(&r, "invalid state");
     if (!r.failed && r.pos != r.len)
         mw_blob_fail(&r, "%zu unexpected bytes after the state", r.len - r.pos);

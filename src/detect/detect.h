@@ -36,6 +36,7 @@
 
 #define MW_DETECT_MAX_PARAMS 16
 #define MW_DETECT_ERRLEN 256
+#define MW_DETECT_MAX_DIMS 4096  /* values in a row of a multivariate kind */
 
 typedef enum mw_param_kind {
     MW_PARAM_INT,            /* an integer in [min, max] */
@@ -103,13 +104,40 @@ typedef struct mw_detector_type {
                       char *err);
     /* Children of a composite detector (chain), else NULL. */
     size_t (*children)(const mw_detector *d, mw_detector *const **out);
+
+    /* ---- multivariate kinds: rows of d->dims values --------------- */
+    /* A kind that scores rows sets update_row (and set_dims, score_row);
+     * its update/score/run may be mw_detect_row_update and friends, which
+     * take a single value as a row of one. Rows reach it finite only (a
+     * row with a NaN or an infinity scores NaN and changes nothing) and
+     * always of d->dims values. */
+    /* Fixes the row width (d->dims is set by the caller) and allocates
+     * what it calls for; called once, before the first row is learned,
+     * fitted or loaded. On failure returns the status and sets err; the
+     * detector stays usable and the call may be retried. */
+    mw_status (*set_dims)(mw_detector *d, char *err);
+    /* Learns row (d->dims values) and returns its score, computed before
+     * learning it. */
+    double (*update_row)(mw_detector *d, const double *row, double t);
+    /* The score update_row would return, without learning. */
+    double (*score_row)(const mw_detector *d, const double *row, double t);
+    /* Optional: out[i] = update_row(rows + i * dims, t ? t[i] : NaN) for
+     * n finite rows (row-major), the same numbers. */
+    void (*run_rows)(mw_detector *d, const double *rows, const double *t, size_t n,
+                     double *out);
+    /* Optional batch training on n finite rows (row-major): replaces what
+     * was learned. Scratch memory as for test. Returns MW_OK, or the
+     * status with err set and the detector as before. */
+    mw_status (*fit)(mw_detector *d, const double *rows, size_t n, char *err);
 } mw_detector_type;
 
 struct mw_detector {
     const mw_detector_type *type;
     mw_alloc *alloc;
     double params[MW_DETECT_MAX_PARAMS]; /* in the order of type->params */
-    uint64_t n_learned;      /* finite values learned since init/reset */
+    uint64_t n_learned;      /* finite values (rows) learned since init/reset */
+    size_t dims;             /* multivariate kinds: the row width, 0 until
+                              * the first row fixes it */
     size_t bytes;            /* bytes allocated for the detector, all told */
     void *state;             /* type->state_size bytes, after the struct */
 };
@@ -248,5 +276,44 @@ mw_detector *mw_detector_load(mw_alloc *alloc, const void *data, size_t len,
 
 /* A new detector with d's parameters and state (by save and load). */
 mw_detector *mw_detector_clone(const mw_detector *d, mw_status *status, char *err);
+
+/* ---- rows (multivariate kinds) -------------------------------------- */
+
+/* Whether d's kind scores rows of several values. */
+static inline int mw_detector_is_multi(const mw_detector *d)
+{
+    return d->type->update_row != NULL;
+}
+
+/* Fixes d's row width at dims (the first row does it too): MW_OK if it
+ * is d's width already; MW_EINVAL with "rows of 3 values, but this
+ * detector scores rows of 10" in err if another; the kind's failure
+ * (memory) otherwise. A univariate kind takes rows of one value. */
+mw_status mw_detector_set_dims(mw_detector *d, size_t dims, char *err);
+
+/* Learns a row of dims values and sets *score (NaN for a row holding a
+ * NaN or an infinity, which changes nothing). Returns MW_OK, or the
+ * error of mw_detector_set_dims with *score untouched. */
+mw_status mw_detector_update_row(mw_detector *d, const double *row, size_t dims, double t,
+                                 double *score, char *err);
+
+/* The score mw_detector_update_row would give, without learning. Before
+ * the first row fixes the width, any width is scored (as NaN: nothing is
+ * learned yet). */
+mw_status mw_detector_score_row(const mw_detector *d, const double *row, size_t dims,
+                                double t, double *score, char *err);
+
+/* out[i] for n rows of dims values (row-major), as update_row in a loop. */
+mw_status mw_detector_run_rows(mw_detector *d, const double *rows, size_t dims,
+                               const double *t, size_t n, double *out, char *err);
+
+/* The kind's batch training on n rows (rows with a NaN or an infinity are
+ * left out): MW_EINVAL with "'<name>' has no fit" for a kind without one. */
+mw_status mw_detector_fit(mw_detector *d, const double *rows, size_t dims, size_t n,
+                          char *err);
+
+/* For multivariate kinds' univariate entries: a value is a row of one. */
+double mw_detect_row_update(mw_detector *d, double x, double t);
+double mw_detect_row_score(const mw_detector *d, double x, double t);
 
 #endif /* MW_DETECT_H */

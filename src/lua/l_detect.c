@@ -334,13 +334,74 @@ static double detector_arg(lua_State *L, int idx, int optional)
     return v;
 }
 
+/* Rows on the stack: up to this many values; longer ones in a userdata. */
+#define ROW_STACK 256
+
+/* Reads the row at idx (a table of numbers or a series) into buf (cap
+ * values) and returns its length; a longer row gets a userdata pushed
+ * and its values there (*out). */
+static size_t row_read(lua_State *L, int idx, double *buf, size_t cap, const double **out)
+{
+    if (lua_type(L, idx) == LUA_TTABLE) {
+        size_t n = (size_t)lua_rawlen(L, idx);
+        if (n > MW_DETECT_MAX_DIMS)
+            luaL_argerror(L, idx, lua_pushfstring(L, "a row has 1 to %d values (got %d)",
+                                                  MW_DETECT_MAX_DIMS, (int)n));
+        double *dst = n <= cap ? buf : lua_newuserdatauv(L, n * sizeof(double), 0);
+        for (size_t k = 0; k < n; k++) {
+            int ok;
+            lua_rawgeti(L, idx, (lua_Integer)k + 1);
+            dst[k] = lua_tonumberx(L, -1, &ok);
+            if (!ok)
+                luaL_argerror(L, idx, lua_pushfstring(L, "row value %d is %s, not a number",
+                                                      (int)k + 1, luaL_typename(L, -1)));
+            lua_pop(L, 1);
+        }
+        *out = dst;
+        return n;
+    }
+    mw_handle *h = mw_lua_test_handle(L, idx);
+    if (h == NULL || h->obj == NULL || !mw_is_series(h->obj))
+        luaL_typeerror(L, idx, "number, or a row (table of numbers or series)");
+    mw_series *row = mw_series_cast(h->obj);
+    *out = mw_series_values(row);
+    return row->len;
+}
+
+/* d:update(row [, t]) and d:score(row [, t]): a row of several values. */
+static int detector_call_row(lua_State *L, lua_detector *u, int learn)
+{
+    double buf[ROW_STACK];
+    const double *row;
+    double t = lua_gettop(L) >= 3 ? detector_arg(L, 3, 1) : NAN;
+    size_t dims = row_read(L, 2, buf, ROW_STACK, &row);
+    double score;
+    char err[MW_DETECT_ERRLEN];
+    mw_status status = learn ? mw_detector_update_row(u->d, row, dims, t, &score, err)
+                             : mw_detector_score_row(u->d, row, dims, t, &score, err);
+    if (status == MW_EINVAL)
+        return luaL_argerror(L, 2, err);
+    if (status != MW_OK)
+        return mw_lua_status_error(L, status);
+    lua_pushnumber(L, score);
+    return 1;
+}
+
 /* d:update(x [, t]) (learn non-zero) and d:score(x [, t]). */
 static inline int detector_call(lua_State *L, int learn)
 {
     lua_detector *u = detector_test(L, 1);
     if (u == NULL || u->d == NULL)
         return detector_bad(L, 1, u);
-    double x = detector_arg(L, 2, 0);
+    int ok;
+    double x = lua_tonumberx(L, 2, &ok);
+    if (!ok) {
+        /* Off the fast path: a row (table or series), or an error. */
+        int type = lua_type(L, 2);
+        if (type == LUA_TTABLE || type == LUA_TUSERDATA)
+            return detector_call_row(L, u, learn);
+        luaL_checknumber(L, 2);
+    }
     double t = lua_gettop(L) >= 3 ? detector_arg(L, 3, 1) : NAN;
     lua_pushnumber(L, learn ? mw_detector_update(u->d, x, t) : mw_detector_score(u->d, x, t));
     return 1;
@@ -455,9 +516,16 @@ static mw_series *run_push_output(lua_State *L, run_input *in)
 
 /* d:run(series or frame [, column]): a series of the scores, the numbers
  * update would give value by value, with the input's timestamps. */
+static int detector_run_rows(lua_State *L, mw_detector *d);
+
 static int detector_run(lua_State *L)
 {
-    mw_lua_check_detector(L, 1);
+    mw_detector *md = mw_lua_check_detector(L, 1);
+    if (mw_detector_is_multi(md)) {
+        mw_handle *h = mw_lua_test_handle(L, 2);
+        if (!(h != NULL && h->obj != NULL && mw_is_series(h->obj)))
+            return detector_run_rows(L, md);
+    }
     run_input in;
     double *y = mw_series_values(run_push_output(L, &in));
     mw_detector *d = mw_lua_check_detector(L, 1);
@@ -472,6 +540,250 @@ static int detector_run(lua_State *L)
             t[k] = (double)in.stamps[i + k];
         mw_detector_run(d, in.x + i, t, m, y + i);
     }
+    return 1;
+}
+
+/* ---- rows from frames, lists of series and tables of rows --------- */
+
+/* Rows converted per call of the kind's run_rows. */
+#define ROWS_CHUNK 1024
+
+typedef enum rows_kind { ROWS_COLUMNS, ROWS_TABLE } rows_kind;
+
+/* The input of a multivariate run or fit: a frame (its columns but
+ * "timestamp", or those named by a list at cols_idx), a list of series
+ * (columns of equal length) or a list of rows (tables of numbers). The
+ * column pointers live in a userdata (cols) and are fetched again after
+ * every Lua allocation. */
+typedef struct rows_input {
+    rows_kind kind;
+    size_t n, dims;
+    const double **cols;     /* ROWS_COLUMNS: dims pointers */
+    const double *tcol;      /* a frame's timestamp column, or NULL */
+    int idx, cols_idx;       /* the input and the column list (0: none) */
+} rows_input;
+
+/* The series at the top of the stack, as a column: its values and length. */
+static const double *rows_column(lua_State *L, int arg, int k, size_t *len)
+{
+    mw_handle *h = mw_lua_test_handle(L, -1);
+    if (h == NULL || h->obj == NULL || !mw_is_series(h->obj))
+        luaL_argerror(L, arg, lua_pushfstring(L, "column %d is %s, not a series", k,
+                                              h != NULL && h->obj == NULL ? "released"
+                                                                          : luaL_typename(L, -1)));
+    mw_series *s = mw_series_cast(h->obj);
+    *len = s->len;
+    return mw_series_values(s);
+}
+
+/* Reads the input's shape (pass 1: in->cols NULL) or its column pointers
+ * (pass 2: in->cols has dims slots). Raises on a malformed input. */
+static void rows_resolve(lua_State *L, rows_input *in)
+{
+    int arg = in->idx;
+    mw_handle *h = mw_lua_test_handle(L, arg);
+    in->tcol = NULL;
+    if (h != NULL && h->obj != NULL && h->obj->type == &mw_frame_type) {
+        mw_frame *f = mw_frame_cast(h->obj);
+        in->kind = ROWS_COLUMNS;
+        in->n = f->nrows;
+        long tcol = mw_frame_find(f, "timestamp", 9);
+        if (tcol >= 0)
+            in->tcol = mw_series_values(f->cols[tcol]);
+        size_t k = 0;
+        if (in->cols_idx != 0) {
+            size_t m = (size_t)lua_rawlen(L, in->cols_idx);
+            for (size_t i = 0; i < m; i++) {
+                lua_rawgeti(L, in->cols_idx, (lua_Integer)i + 1);
+                size_t len;
+                const char *name = lua_tolstring(L, -1, &len);
+                long c = name != NULL ? mw_frame_find(f, name, len) : -1;
+                if (c < 0)
+                    luaL_argerror(L, in->cols_idx,
+                                  lua_pushfstring(L, "no column '%s' in the frame",
+                                                  name != NULL ? name : luaL_typename(L, -1)));
+                lua_pop(L, 1);
+                if (in->cols != NULL)
+                    in->cols[k] = mw_series_values(f->cols[c]);
+                k++;
+            }
+        } else {
+            for (size_t c = 0; c < f->ncols; c++) {
+                if ((long)c == tcol)
+                    continue;
+                if (in->cols != NULL)
+                    in->cols[k] = mw_series_values(f->cols[c]);
+                k++;
+            }
+        }
+        if (k == 0)
+            luaL_argerror(L, arg, "the frame has no columns to score");
+        in->dims = k;
+        return;
+    }
+    if (lua_type(L, arg) != LUA_TTABLE)
+        luaL_typeerror(L, arg, "frame, list of series or list of rows");
+    lua_rawgeti(L, arg, 1);
+    int first = lua_type(L, -1);
+    if (first == LUA_TTABLE || first == LUA_TNIL) {
+        /* A list of rows: each a table of numbers, all of one width. */
+        in->kind = ROWS_TABLE;
+        in->n = (size_t)lua_rawlen(L, arg);
+        in->dims = first == LUA_TNIL ? 0 : (size_t)lua_rawlen(L, -1);
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pop(L, 1);
+    in->kind = ROWS_COLUMNS;
+    in->dims = (size_t)lua_rawlen(L, arg);
+    if (in->dims > MW_DETECT_MAX_DIMS)
+        luaL_argerror(L, arg, lua_pushfstring(L, "a row has 1 to %d values (got %d)",
+                                              MW_DETECT_MAX_DIMS, (int)in->dims));
+    for (size_t k = 0; k < in->dims; k++) {
+        lua_rawgeti(L, arg, (lua_Integer)k + 1);
+        size_t len;
+        const double *col = rows_column(L, arg, (int)k + 1, &len);
+        if (k == 0)
+            in->n = len;
+        else if (len != in->n)
+            luaL_argerror(L, arg, lua_pushfstring(L, "column %d has %d values, column 1 has %d",
+                                                  (int)k + 1, (int)len, (int)in->n));
+        if (in->cols != NULL)
+            in->cols[k] = col;
+        lua_pop(L, 1);
+    }
+}
+
+/* Writes rows start..start+m of the input into buf, row-major. */
+static void rows_fill(lua_State *L, const rows_input *in, size_t start, size_t m, double *buf)
+{
+    size_t dims = in->dims;
+    if (in->kind == ROWS_COLUMNS) {
+        for (size_t k = 0; k < dims; k++) {
+            const double *col = in->cols[k] + start;
+            for (size_t i = 0; i < m; i++)
+                buf[i * dims + k] = col[i];
+        }
+        return;
+    }
+    for (size_t i = 0; i < m; i++) {
+        if (lua_rawgeti(L, in->idx, (lua_Integer)(start + i) + 1) != LUA_TTABLE
+            || (size_t)lua_rawlen(L, -1) != dims)
+            luaL_argerror(L, in->idx,
+                          lua_pushfstring(L, "row %d is not a table of %d numbers",
+                                          (int)(start + i) + 1, (int)dims));
+        for (size_t k = 0; k < dims; k++) {
+            int ok;
+            lua_rawgeti(L, -1, (lua_Integer)k + 1);
+            buf[i * dims + k] = lua_tonumberx(L, -1, &ok);
+            if (!ok)
+                luaL_argerror(L, in->idx,
+                              lua_pushfstring(L, "row %d, value %d is %s, not a number",
+                                              (int)(start + i) + 1, (int)k + 1,
+                                              luaL_typename(L, -1)));
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* Prepares a rows input at arg (columns list at arg + 1 for a frame):
+ * checks its shape, and pushes the userdata for its column pointers and
+ * one for `buffer_rows` rows of values (returned). Pointers are fetched
+ * by rows_refresh after the caller's last Lua allocation. */
+static double *rows_prepare(lua_State *L, rows_input *in, int arg, size_t buffer_rows)
+{
+    memset(in, 0, sizeof *in);
+    in->idx = arg;
+    if (!lua_isnoneornil(L, arg + 1)) {
+        luaL_checktype(L, arg + 1, LUA_TTABLE);
+        in->cols_idx = arg + 1;
+    }
+    rows_resolve(L, in);
+    if (in->dims == 0 && in->n > 0)
+        luaL_argerror(L, arg, "rows must have at least one value");
+    in->cols = lua_newuserdatauv(L, (in->dims + 1) * sizeof *in->cols, 0);
+    size_t rows = buffer_rows < in->n ? buffer_rows : in->n;
+    if (in->dims > 0 && rows > SIZE_MAX / sizeof(double) / in->dims)
+        luaL_error(L, "not enough memory");
+    return lua_newuserdatauv(L, rows * in->dims * sizeof(double) + 1, 0);
+}
+
+/* Fetches the column pointers again (after any Lua allocation). */
+static void rows_refresh(lua_State *L, rows_input *in)
+{
+    size_t n = in->n, dims = in->dims;
+    rows_resolve(L, in);
+    if (in->n != n || in->dims != dims)
+        luaL_error(L, "the input changed shape while it was read");
+}
+
+/* d:run(frame | {series...} | {{row}...} [, columns]) for a multivariate
+ * kind: a series of the scores, as update on each row in turn; with a
+ * frame's timestamps when it has them. */
+static int detector_run_rows(lua_State *L, mw_detector *d)
+{
+    mw_lua_state *st = mw_lua_upstate(L);
+    (void)d;
+    lua_settop(L, 3);
+    rows_input in;
+    double *buf = rows_prepare(L, &in, 2, ROWS_CHUNK);
+    int with_stamps = in.tcol != NULL && run_stamps_ok(in.tcol, in.n);
+    mw_series *out = mw_lua_push_new_series(L, st, in.n, with_stamps, 0);
+    rows_refresh(L, &in);
+    double *y = mw_series_values(out);
+    if (with_stamps) {
+        int64_t *stamps = mw_series_stamps(out);
+        for (size_t i = 0; i < in.n; i++)
+            stamps[i] = (int64_t)in.tcol[i];
+    }
+    char err[MW_DETECT_ERRLEN];
+    for (size_t start = 0; start < in.n; start += ROWS_CHUNK) {
+        size_t m = in.n - start < ROWS_CHUNK ? in.n - start : ROWS_CHUNK;
+        rows_fill(L, &in, start, m, buf);
+        mw_status status = mw_detector_run_rows(mw_lua_check_detector(L, 1), buf, in.dims,
+                                                in.tcol != NULL ? in.tcol + start : NULL, m,
+                                                y + start, err);
+        if (status == MW_EINVAL)
+            return luaL_argerror(L, 2, err);
+        if (status != MW_OK)
+            return mw_lua_status_error(L, status);
+    }
+    return 1;
+}
+
+/* d:fit(frame | {series...} | {{row}...} [, columns]): the kind's batch
+ * training on all the rows at once; returns d. */
+static int detector_fit(lua_State *L)
+{
+    mw_detector *d = mw_lua_check_detector(L, 1);
+    if (d->type->fit == NULL)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "%s has no fit (it learns as it scores)",
+                                                   d->type->name));
+    lua_settop(L, 3);
+    rows_input in;
+    double *rows = rows_prepare(L, &in, 2, SIZE_MAX);
+    rows_refresh(L, &in);
+    rows_fill(L, &in, 0, in.n, rows);
+    char err[MW_DETECT_ERRLEN];
+    mw_status status = mw_detector_fit(mw_lua_check_detector(L, 1), rows, in.dims, in.n, err);
+    if (status == MW_EINVAL)
+        return luaL_argerror(L, 2, err);
+    if (status != MW_OK)
+        return mw_lua_status_error(L, status);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* d:dims(): the row width a multivariate detector scores (nil until the
+ * first row fixes it); 1 for the others. */
+static int detector_dims(lua_State *L)
+{
+    mw_detector *d = mw_lua_check_detector(L, 1);
+    if (mw_detector_is_multi(d) && d->dims == 0)
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, mw_detector_is_multi(d) ? (lua_Integer)d->dims : 1);
     return 1;
 }
 
@@ -725,6 +1037,8 @@ static void detect_register_class(lua_State *L, mw_lua_state *st)
         {"update", detector_update},
         {"score", detector_score},
         {"run", detector_run},
+        {"fit", detector_fit},
+        {"dims", detector_dims},
         {"test", detector_batch_test},
         {"reset", detector_reset},
         {"save", detector_save},

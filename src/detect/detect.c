@@ -331,7 +331,7 @@ static int row_finite(const double *row, size_t dims)
 mw_status mw_detector_set_dims(mw_detector *d, size_t dims, char *err)
 {
     size_t have = mw_detector_is_multi(d) ? d->dims : 1;
-    if (have == dims)
+    if (have == dims && dims > 0)
         return MW_OK;
     if (dims == 0 || dims > MW_DETECT_MAX_DIMS) {
         snprintf(err, MW_DETECT_ERRLEN, "rows must have 1 to %d values (got %zu)",

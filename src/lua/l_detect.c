@@ -309,8 +309,12 @@ static int detector_tostring(lua_State *L)
     }
     luaL_Buffer b;
     char count[64];
-    snprintf(count, sizeof count, " (%llu values learned)",
-             (unsigned long long)u->d->n_learned);
+    if (mw_detector_is_multi(u->d))
+        snprintf(count, sizeof count, " (%llu rows of %zu learned)",
+                 (unsigned long long)u->d->n_learned, u->d->dims);
+    else
+        snprintf(count, sizeof count, " (%llu values learned)",
+                 (unsigned long long)u->d->n_learned);
     luaL_buffinit(L, &b);
     detector_describe(L, &b, u->d);
     luaL_addstring(&b, count);
@@ -950,6 +954,10 @@ static int detector_push_info(lua_State *L, const mw_detector_type *type)
     lua_setfield(L, -2, "summary");
     lua_pushstring(L, type->role == MW_ROLE_THRESHOLD ? "threshold" : "detector");
     lua_setfield(L, -2, "role");
+    lua_pushboolean(L, type->update_row != NULL);
+    lua_setfield(L, -2, "rows");
+    lua_pushboolean(L, type->fit != NULL);
+    lua_setfield(L, -2, "fit");
     lua_createtable(L, (int)type->n_params, 0);
     for (size_t i = 0; i < type->n_params; i++) {
         const mw_param_spec *p = &type->params[i];

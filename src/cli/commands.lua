@@ -27,6 +27,8 @@ detector, and writes timestamp,value,score,anomaly rows.
                          pipeline's own)
   --column NAME          the value column (default: value, or the first
                          column that is not the time column)
+  --columns A,B,...      with a multivariate detector (hst, iforest, ...):
+                         the columns of a row (default: all but the time)
   --time-column NAME     the time column (default: timestamp, time, date
                          or ts if present; else rows are numbered)
   --out FILE|DIR         where the rows go (default: standard output);
@@ -202,15 +204,20 @@ local function pipeline_maker(opts)
     if not ok then fail("%s", tostring(probe):gsub("^bad argument #1 to '[^']*' %((.*)%)$", "%1")) end
     probe:release()
     local threshold = 3
+    local multi = mw.detect.info(kind).rows
     return function()
       local d = mw.detect[kind](params)
       return {
         threshold = threshold,
-        run = function(_, values) return d:run(values) end,
+        run = function(_, values, _, rows)
+          if multi then return d:run(rows) end
+          return d:run(values)
+        end,
         release = function() d:release() end,
       }
-    end, kind
+    end, kind, multi
   end
+  if opts.columns then usage_fail("--columns goes with a multivariate --detector (rows of several columns)") end
   local def = load_definition(opts.pipeline or "default")
   local merged = {}
   for k, v in pairs(def.params) do merged[k] = v end
@@ -334,7 +341,7 @@ end
 
 -- Scores one input: streams it in batches through the pipeline, writes
 -- the rows, and keeps what the plot needs. Returns a summary.
-local function detect_one(input, opts, make, out, plot_path, labels)
+local function detect_one(input, opts, make, out, plot_path, labels, multi)
   local t0 = mw.time.now()
   local p = make()
   local threshold = tonumber(opts.threshold) or p.threshold or 0.5
@@ -342,15 +349,42 @@ local function detect_one(input, opts, make, out, plot_path, labels)
   local keep = plot_path and {time = {}, value = {}, score = {}, flags = {}} or nil
   local has_time = false
   local ok, err = pcall(function()
-    local value_col, time_col
+    local value_col, time_col, row_cols
     for batch in mw.csv(input.path, {batch = 65536, progress = false}) do
       if not value_col then
         value_col, time_col = pick_columns(batch, opts, input.path)
-        if out then out:write("timestamp,value,score,anomaly\n") end
+        if multi then
+          -- Rows of several columns: those named, or all but the time.
+          row_cols = {}
+          local has = {}
+          for _, c in ipairs(batch:columns()) do has[c] = true end
+          if opts.columns then
+            for c in opts.columns:gmatch("[^,]+") do
+              if not has[c] then
+                fail("%s: no column '%s' (columns: %s)", input.path, c, table.concat(batch:columns(), ", "))
+              end
+              row_cols[#row_cols + 1] = c
+            end
+          else
+            for _, c in ipairs(batch:columns()) do
+              if c ~= time_col then row_cols[#row_cols + 1] = c end
+            end
+          end
+          value_col = row_cols[1]
+        end
+        if out then
+          out:write("timestamp,", row_cols and table.concat(row_cols, ",") or "value", ",score,anomaly\n")
+        end
       end
       local values = batch[value_col]
       local time = time_col and batch[time_col] or nil
-      local scores, flags = p:run(values, time)
+      local rows_frame = row_cols and batch:select(row_cols) or nil
+      local row_values = row_cols and {} or nil
+      if row_cols then
+        for k, c in ipairs(row_cols) do row_values[k] = batch[c] end
+      end
+      local scores, flags = p:run(values, time, rows_frame)
+      if rows_frame then rows_frame:release() end
       if not scores or #scores ~= #values then
         fail("pipeline gave %s scores for %d values", scores and #scores or "no", #values)
       end
@@ -365,7 +399,15 @@ local function detect_one(input, opts, make, out, plot_path, labels)
           first = first or (time and mw.time.format(time[i]) or tostring(row))
         end
         if out then
-          buf[#buf + 1] = (time and mw.time.format(time[i]) or tostring(row)) .. "," .. fmt_num(values[i]) ..
+          local shown
+          if row_values then
+            local parts = {}
+            for k = 1, #row_values do parts[k] = fmt_num(row_values[k][i]) end
+            shown = table.concat(parts, ",")
+          else
+            shown = fmt_num(values[i])
+          end
+          buf[#buf + 1] = (time and mw.time.format(time[i]) or tostring(row)) .. "," .. shown ..
                           "," .. fmt_score(s) .. "," .. (a and "1" or "0")
           if #buf == 4096 then
             buf[#buf + 1] = ""
@@ -417,14 +459,14 @@ end
 local function cmd_detect(argv)
   local opts, inputs = parse_args(argv, {
     pipeline = "value", detector = "value", param = "list", threshold = "value",
-    column = "value", ["time-column"] = "value", out = "value", plot = "value",
+    column = "value", ["time-column"] = "value", out = "value", plot = "value", columns = "value",
     labels = "value", quiet = "flag",
   })
   if opts.help then io.write(USAGE.detect); return 0 end
   if opts.threshold and not tonumber(opts.threshold) then
     usage_fail("--threshold '%s' is not a number", opts.threshold)
   end
-  local make, name = pipeline_maker(opts)
+  local make, name, multi = pipeline_maker(opts)
   local list = expand_inputs(inputs)
   local many = #list > 1
   if many and opts.out and not mw.fs.isdir(opts.out) and opts.out:match("%.csv$") then
@@ -447,7 +489,7 @@ local function cmd_detect(argv)
     end
     local plot = opts.plot and (many and join(opts.plot, input.rel:gsub("%.csv$", "") .. ".svg") or opts.plot)
     if plot then ensure_parent(plot) end
-    local ok, r = pcall(detect_one, input, opts, make, out, plot, labels)
+    local ok, r = pcall(detect_one, input, opts, make, out, plot, labels, multi)
     if out and out ~= io.stdout then out:close() end
     if not ok then error(r, 0) end
     total.rows, total.anomalies = total.rows + r.rows, total.anomalies + r.anomalies

@@ -78,7 +78,7 @@ static mw_status hbos_set_dims(mw_detector *d, char *err)
     h->buffer = mw_detector_alloc(d, h->window * d->dims * sizeof *h->buffer);
     if (h->buffer == NULL) {
         mw_hist_free(&h->hist, d);
-        return MW_ENOMEM;
+        return d->alloc->last_error != MW_OK ? d->alloc->last_error : MW_ENOMEM;
     }
     return MW_OK;
 }

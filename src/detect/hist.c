@@ -20,7 +20,7 @@ mw_status mw_hist_init(mw_hist *h, mw_detector *d, size_t m, size_t bins)
     if (h->lo == NULL || h->hi == NULL || h->inv_width == NULL || h->peak == NULL
         || h->counts == NULL) {
         mw_hist_free(h, d);
-        return MW_ENOMEM;
+        return d->alloc->last_error != MW_OK ? d->alloc->last_error : MW_ENOMEM;
     }
     mw_hist_clear(h);
     return MW_OK;

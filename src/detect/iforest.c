@@ -126,7 +126,7 @@ static mw_status iforest_init(mw_detector *d, char *err)
             mw_detector_dealloc(d, f->path, slots * sizeof *f->path);
         if (f->nodes != NULL)
             mw_detector_dealloc(d, f->nodes, slots * sizeof *f->nodes);
-        return MW_ENOMEM;    /* the framework names the allocator's refusal */
+        return d->alloc->last_error != MW_OK ? d->alloc->last_error : MW_ENOMEM;
     }
     return MW_OK;
 }
@@ -159,7 +159,7 @@ static mw_status iforest_set_dims(mw_detector *d, char *err)
             mw_detector_dealloc(d, pool, f->sample * sizeof *pool);
         if (buffer != NULL)
             mw_detector_dealloc(d, buffer, f->sample * dims * sizeof *buffer);
-        return MW_ENOMEM;
+        return d->alloc->last_error != MW_OK ? d->alloc->last_error : MW_ENOMEM;
     }
     f->buffer = buffer;
     f->pool = pool;

@@ -134,7 +134,8 @@ static mw_status loda_set_dims(mw_detector *d, char *err)
     uint32_t *perm = mw_detector_scratch(d, dims * sizeof *perm);
     if (l->feature == NULL || l->weight == NULL || l->log_width == NULL || l->buffer == NULL
         || perm == NULL) {
-        status = perm == NULL ? mw_detector_scratch_status(d) : MW_ENOMEM;
+        status = perm == NULL ? mw_detector_scratch_status(d)
+                 : d->alloc->last_error != MW_OK ? d->alloc->last_error : MW_ENOMEM;
         if (perm != NULL)
             mw_detector_scratch_free(d, perm, dims * sizeof *perm);
         loda_free_dims(d);

@@ -42,6 +42,9 @@ extern const mw_detector_type mw_detect_esd_type;
 extern const mw_detector_type mw_detect_shesd_type;
 extern const mw_detector_type mw_detect_bocpd_type;
 extern const mw_detector_type mw_detect_range_type;
+extern const mw_detector_type mw_detect_iforest_type;
+extern const mw_detector_type mw_detect_hbos_type;
+extern const mw_detector_type mw_detect_loda_type;
 extern const mw_detector_type mw_detect_chain_type;
 extern const mw_detector_type mw_detect_thresh_constant_type;
 extern const mw_detector_type mw_detect_thresh_quantile_type;
@@ -64,6 +67,9 @@ static const mw_detector_type *const detect_types[] = {
     &mw_detect_shesd_type,
     &mw_detect_bocpd_type,
     &mw_detect_range_type,
+    &mw_detect_iforest_type,
+    &mw_detect_hbos_type,
+    &mw_detect_loda_type,
     &mw_detect_chain_type,
     &mw_detect_thresh_constant_type,
     &mw_detect_thresh_quantile_type,

@@ -1,0 +1,102 @@
+-- iforest.lua: isolation forest against scikit-learn, in the same run.
+--
+--   moonwatch bench/iforest.lua [path/to/tests/tools/iforest_ref.py]
+--
+-- Both fit 100 trees of 256 rows and score the 49,097 x 9 rows of
+-- iforest_ref.py's shuttle_like (made again here, in Lua: the same
+-- numbers), best of 3 each, generation not timed: mw.detect.iforest's
+-- fit + run against sklearn.ensemble.IsolationForest(n_jobs=1)'s fit +
+-- score_samples, run by /usr/bin/python3 through io.popen. ROC AUC of
+-- both against the labels. hbos and loda (fit + frozen run) for scale.
+local REF = arg and arg[1] or "tests/tools/iforest_ref.py"
+
+local function shuttle_like(n, seed)
+  local state = seed
+  local function uniform()
+    state = state * 6364136223846793005 + 1442695040888963407
+    return (state >> 11) * 2.0 ^ -53
+  end
+  local function normal()
+    local u1 = 1.0 - uniform()
+    local u2 = uniform()
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+  end
+  local centres = {{0, 0, 0, 0, 0, 0, 0, 0, 0}, {4, 4, 4, -3, -3, -3, 0, 0, 0},
+                   {3, 0, 0, 0, 0, 0, -4, -4, -4}}
+  local spreads = {1.0, 0.5, 0.7}
+  local cols, labels = {}, {}
+  for k = 1, 9 do cols[k] = {} end
+  for i = 1, n do
+    local u = uniform()
+    if u < 0.07 then
+      labels[i] = 1
+      if u < 0.04 then
+        for k = 1, 9 do cols[k][i] = 16.0 * uniform() - 8.0 end
+      else
+        for k = 1, 9 do cols[k][i] = 2.5 * normal() end
+      end
+    else
+      labels[i] = 0
+      local c = u < 0.75 and 1 or (u < 0.90 and 2 or 3)
+      for k = 1, 9 do cols[k][i] = centres[c][k] + spreads[c] * normal() end
+    end
+  end
+  return cols, labels
+end
+
+-- ROC AUC by ranks, ties averaged (as tests/lua/detect_iforest.lua).
+local function roc_auc(scores, labels)
+  local n = #labels
+  local order = {}
+  for i = 1, n do order[i] = i end
+  table.sort(order, function(a, b) return scores[a] < scores[b] end)
+  local rank_sum, pos, i = 0.0, 0, 1
+  while i <= n do
+    local j = i
+    while j < n and scores[order[j + 1]] == scores[order[i]] do j = j + 1 end
+    for k = i, j do
+      if labels[order[k]] == 1 then rank_sum = rank_sum + (i + j) / 2; pos = pos + 1 end
+    end
+    i = j + 1
+  end
+  return (rank_sum - pos * (pos + 1) / 2) / (pos * (n - pos))
+end
+
+local cols, labels = shuttle_like(49097, 2024)
+local data = {}
+for k = 1, 9 do data[k] = mw.series(cols[k]) end
+
+local function best_of_3(make)
+  local best, scores = math.huge, nil
+  for _ = 1, 3 do
+    local d = make()
+    local t0 = os.clock()
+    d:fit(data)
+    scores = d:run(data)
+    best = math.min(best, os.clock() - t0)
+  end
+  return best, roc_auc(scores, labels)
+end
+
+local ours, ours_auc = best_of_3(function() return mw.detect.iforest{} end)
+local hbos, hbos_auc = best_of_3(function() return mw.detect.hbos{online = false} end)
+local loda, loda_auc = best_of_3(function() return mw.detect.loda{online = false} end)
+
+local pipe = io.popen("/usr/bin/python3 " .. REF .. " --bench 2>&1")
+local out = pipe and pipe:read("a") or ""
+if pipe then pipe:close() end
+local theirs, theirs_auc = out:match("sklearn_seconds=([%d.]+) auc=([%d.]+)")
+
+print(string.format("fit + score, 49097 x 9 rows, best of 3 (%s)", _VERSION))
+print(string.format("  %-40s %9s %8s", "", "ms", "ROC AUC"))
+print(string.format("  %-40s %9.1f %8.4f", "mw.detect.iforest{} (100 trees, 256)", ours * 1e3, ours_auc))
+if theirs then
+  print(string.format("  %-40s %9.1f %8.4f", "sklearn IsolationForest(n_jobs=1)",
+                      tonumber(theirs) * 1e3, tonumber(theirs_auc)))
+  print(string.format("  iforest: %.1fx faster, AUC %+.4f", tonumber(theirs) / ours,
+                      ours_auc - tonumber(theirs_auc)))
+else
+  print("  (no scikit-learn baseline: " .. (out ~= "" and out:gsub("\n.*", "") or "python3 failed") .. ")")
+end
+print(string.format("  %-40s %9.1f %8.4f", "mw.detect.hbos{online = false}", hbos * 1e3, hbos_auc))
+print(string.format("  %-40s %9.1f %8.4f", "mw.detect.loda{online = false}", loda * 1e3, loda_auc))

@@ -243,6 +243,13 @@ static void test_fit(void **state)
     double score, probe[2] = {7, 0};
     assert_int_equal(mw_detector_score_row(d, probe, 2, NAN, &score, err), MW_OK);
     assert_true(score == 0.0);   /* the mean of 3, 7 and 11 */
+    assert_int_equal(d->n_learned, 3);
+    /* Rows with a NaN or an infinity are left out of a fit. */
+    double mixed[8] = {1, 2, NAN, 0, 3, 4, 5, INFINITY};
+    assert_int_equal(mw_detector_fit(d, mixed, 2, 4, err), MW_OK);
+    assert_int_equal(d->n_learned, 2);
+    assert_int_equal(mw_detector_score_row(d, probe, 2, NAN, &score, err), MW_OK);
+    assert_true(score == 2.0);   /* the mean of 3 and 7 is 5 */
     assert_int_equal(mw_detector_fit(d, rows, 3, 2, err), MW_EINVAL);
     assert_string_equal(err, "rows of 3 values, but this test.sum scores rows of 2");
     assert_int_equal(mw_detector_fit(d, rows, 2, 0, err), MW_EINVAL);

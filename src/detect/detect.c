@@ -447,10 +447,33 @@ mw_status mw_detector_fit(mw_detector *d, const double *rows, size_t dims, size_
     mw_status status = mw_detector_set_dims(d, dims, err);
     if (status != MW_OK)
         return status;
+    /* Rows with a NaN or an infinity are left out: a compacted copy in
+     * scratch memory when there are any. */
+    size_t finite = 0;
+    for (size_t i = 0; i < n; i++)
+        finite += (size_t)row_finite(rows + i * dims, dims);
+    double *copy = NULL;
+    size_t copy_size = finite * dims * sizeof(double);
+    if (finite < n && finite > 0) {
+        copy = mw_detector_scratch(d, copy_size);
+        if (copy == NULL) {
+            status = mw_detector_scratch_status(d);
+            snprintf(err, MW_DETECT_ERRLEN, "%s", mw_strerror(status));
+            return status;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (row_finite(rows + i * dims, dims))
+                memcpy(copy + k++ * dims, rows + i * dims, dims * sizeof(double));
+        rows = copy;
+    }
     err[0] = '\0';
-    status = d->type->fit(d, rows, n, err);
+    status = d->type->fit(d, rows, finite, err);
     if (status != MW_OK && err[0] == '\0')
         snprintf(err, MW_DETECT_ERRLEN, "%s", mw_strerror(status));
+    if (status == MW_OK)
+        d->n_learned = finite;
+    mw_detector_scratch_free(d, copy, copy_size);
     return status;
 }
 

@@ -307,8 +307,9 @@ mw_status mw_detector_score_row(const mw_detector *d, const double *row, size_t 
 mw_status mw_detector_run_rows(mw_detector *d, const double *rows, size_t dims,
                                const double *t, size_t n, double *out, char *err);
 
-/* The kind's batch training on n rows (rows with a NaN or an infinity are
- * left out): MW_EINVAL with "'<name>' has no fit" for a kind without one. */
+/* The kind's batch training on n rows; rows with a NaN or an infinity are
+ * left out, and d's count becomes the rows fitted. MW_EINVAL with
+ * "'<name>' has no fit" for a kind without one. */
 mw_status mw_detector_fit(mw_detector *d, const double *rows, size_t dims, size_t n,
                           char *err);
 

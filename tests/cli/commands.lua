@@ -110,6 +110,33 @@ check(out:find("total zscore: 1200 rows", 1, true), "total line: %s", out)
 out, rc, err = run("detect --detector zscore --out x.csv dir")
 check(rc ~= 0 and err:find("give a directory", 1, true), "--out file with a dir: %s", err)
 
+-- A multivariate detector scores rows of several columns.
+do
+  local r = {"timestamp,cpu,mem,lat"}
+  for i = 1, 400 do
+    r[#r + 1] = string.format("%s,%.6f,%.6f,%.6f", mw.time.format(base + (i - 1) * 300000),
+                              50 + 5 * math.sin(i / 7), 30 + 3 * math.cos(i / 5),
+                              (i == 300 and 900 or 100) + 10 * math.sin(i / 3))
+  end
+  write("multi.csv", table.concat(r, "\n") .. "\n")
+  out, rc, err = run("detect --quiet --detector loda --param window=100 multi.csv")
+  check(rc == 0, "multivariate detect: %s", err)
+  l = lines(out)
+  check(l[1] == "timestamp,cpu,mem,lat,score,anomaly" and #l == 401, "one column per input column: %s", l[1])
+  local top, at = -1, 0
+  for i = 2, #l do
+    local score = tonumber(l[i]:match(",([^,]*),[01]$"))
+    if score and score > top then top, at = score, i - 1 end
+  end
+  check(at == 300, "the row with the latency spike scores highest (got row %d)", at)
+  out, rc, err = run("detect --quiet --detector hbos --columns lat,cpu multi.csv")
+  check(rc == 0 and lines(out)[1] == "timestamp,lat,cpu,score,anomaly", "--columns: %s", err)
+  local _, _, e = run("detect --detector hbos --columns lat,nope multi.csv")
+  check(e:find("no column 'nope'", 1, true), "--columns names a missing column: %s", e)
+  _, rc, e = run("detect --columns a,b multi.csv")
+  check(rc == 2 and e:find("--columns goes with a multivariate --detector", 1, true), "--columns without one: %s", e)
+end
+
 -- A pipeline of one's own, with a parameter.
 write("mine.lua", [[
 return {

@@ -320,10 +320,15 @@ do
   assert(grown >= hst_bytes + rrcf_bytes, "native bytes count the detectors: " .. grown)
   print(string.format("memory with 10 features, defaults: hst %d bytes, rrcf %d bytes",
                       hst_bytes, rrcf_bytes))
-  -- a budget refuses a forest too large, cleanly
+  -- a budget refuses a forest too large, cleanly (about 230 GB here)
   local big = mw.detect.rrcf{tree_size = 1000000, n_trees = 1000}
-  t.raises("memory", function() big:update(rows[1]) end)
+  local s = mw.mem.stats()
+  mw.mem.limit(s.lua + s.native + 256 * 1024 * 1024)
+  t.raises("memory limit exceeded", function() big:update(rows[1]) end)
   t.eq(big:count(), 0, "refused forest learned nothing")
+  local huge_hst = mw.detect.hst{n_trees = 1000, height = 20}
+  t.raises("memory limit exceeded", function() huge_hst:update(rows[1]) end)
+  mw.mem.limit(false)
 end
 
 -- ---- corrupt state reaching the kinds' own checks -----------------------

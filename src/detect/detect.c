@@ -42,6 +42,8 @@ extern const mw_detector_type mw_detect_esd_type;
 extern const mw_detector_type mw_detect_shesd_type;
 extern const mw_detector_type mw_detect_bocpd_type;
 extern const mw_detector_type mw_detect_range_type;
+extern const mw_detector_type mw_detect_hst_type;
+extern const mw_detector_type mw_detect_rrcf_type;
 extern const mw_detector_type mw_detect_iforest_type;
 extern const mw_detector_type mw_detect_hbos_type;
 extern const mw_detector_type mw_detect_loda_type;
@@ -67,6 +69,8 @@ static const mw_detector_type *const detect_types[] = {
     &mw_detect_shesd_type,
     &mw_detect_bocpd_type,
     &mw_detect_range_type,
+    &mw_detect_hst_type,
+    &mw_detect_rrcf_type,
     &mw_detect_iforest_type,
     &mw_detect_hbos_type,
     &mw_detect_loda_type,

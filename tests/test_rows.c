@@ -321,6 +321,85 @@ static void test_width_alloc_failure(void **state)
     mw_detector_free(d);
 }
 
+/* Small parameters for every registered multivariate kind, so a sweep
+ * over its allocations stays quick: windows, samples and forests shrunk
+ * where the kind has them. */
+static void small_params(const mw_detector_type *type, double *v)
+{
+    mw_detect_param_defaults(type, v);
+    static const struct { const char *name; double value; } shrink[] = {
+        {"n_trees", 3}, {"sample", 32}, {"tree_size", 32}, {"window", 40},
+        {"window_size", 40}, {"projections", 5}, {"k", 3}, {"n_neighbors", 3},
+    };
+    for (size_t i = 0; i < sizeof shrink / sizeof shrink[0]; i++) {
+        int at = mw_detect_param_index(type, shrink[i].name);
+        if (at >= 0)
+            v[at] = shrink[i].value;
+    }
+}
+
+/* Every multivariate kind, failing its 1st, 2nd, ... allocation through
+ * creation, the width, rows, a fit, a save and a load: each failure is a
+ * clean status (memory), never a crash, and nothing leaks (the teardown
+ * checks every byte); the sweep ends when a whole pass succeeds. */
+static void test_kinds_alloc_failures(void **state)
+{
+    mw_alloc *a = *state;
+    enum { N = 120, D = 3 };
+    double rows[N * D], out[N];
+    for (size_t i = 0; i < N * D; i++)
+        rows[i] = sin((double)i * 0.7) * 5 + (i % 7 == 0 ? 3 : 0);
+    size_t n_types;
+    const mw_detector_type *const *types = mw_detect_types(&n_types);
+    int kinds = 0;
+    for (size_t k = 0; k < n_types; k++) {
+        const mw_detector_type *type = types[k];
+        if (type->update_row == NULL)
+            continue;
+        kinds++;
+        double v[MW_DETECT_MAX_PARAMS];
+        small_params(type, v);
+        uint64_t nth;
+        for (nth = 1; nth < 100000; nth++) {
+            mw_alloc_fail_nth(a, nth, 0);
+            mw_status status;
+            char err[MW_DETECT_ERRLEN];
+            mw_detector *d = mw_detector_new(a, type, v, &status, err);
+            if (d == NULL) {
+                assert_true(status == MW_ENOMEM);
+                continue;
+            }
+            status = mw_detector_run_rows(d, rows, D, NULL, N, out, err);
+            if (status == MW_OK && type->fit != NULL)
+                status = mw_detector_fit(d, rows, D, N, err);
+            if (status != MW_OK) {
+                assert_true(status == MW_ENOMEM);
+                mw_detector_free(d);
+                continue;
+            }
+            mw_detector *copy = mw_detector_clone(d, &status, err);
+            mw_detector_free(d);
+            if (copy == NULL) {
+                assert_true(status == MW_ENOMEM);
+                continue;
+            }
+            status = mw_detector_run_rows(copy, rows, D, NULL, 10, out, err);
+            mw_detector_free(copy);
+            if (status != MW_OK) {
+                assert_true(status == MW_ENOMEM);
+                continue;
+            }
+            break;
+        }
+        mw_alloc_fail_nth(a, 0, 0);
+        print_message("%s: %llu allocations failed in turn\n", type->name,
+                      (unsigned long long)(nth - 1));
+        assert_true(nth > 1);
+        assert_true(nth < 100000);
+    }
+    assert_true(kinds >= 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +409,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fit, alloc_setup, alloc_teardown),
         cmocka_unit_test_setup_teardown(test_univariate_rows, alloc_setup, alloc_teardown),
         cmocka_unit_test_setup_teardown(test_width_alloc_failure, alloc_setup, alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_kinds_alloc_failures, alloc_setup, alloc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /*
  * test_neighbours.c: the neighbour search (neighbours.c) against a full
  * sort, and allocation failures at every point of the row kinds (knn,
- * lof: the window, fit, the batch test of rows): each failure is a
- * clean status and leaks nothing.
+ * lof: the window, fit, the batch test of rows) and of the scaler
+ * (scale.c: creation, width, save, load): each failure is a clean status
+ * and leaks nothing; the saved scaler refuses every flipped byte.
  *
  * Each test gets a fresh allocator; the teardown fails the test unless
  * every byte went back.
@@ -19,6 +20,7 @@
 
 #include "detect/detect.h"
 #include "detect/neighbours.h"
+#include "detect/scale.h"
 #include "stats/rng.h"
 
 enum { N = 300, DIMS = 5 };
@@ -133,11 +135,74 @@ static void test_kinds_alloc_failures(void **state)
     }
 }
 
+static void test_scaler(void **state)
+{
+    mw_alloc *a = *state;
+    static double rows[N * DIMS];
+    double out[DIMS];
+    test_rows_data(rows, N * DIMS, 4);
+    for (uint64_t nth = 1;; nth++) {
+        mw_alloc_fail_nth(a, nth, 0);
+        mw_status status;
+        char err[MW_SCALE_ERRLEN];
+        mw_scaler *s = mw_scaler_new(a, MW_SCALE_STANDARD, 1, 0, &status);
+        if (s == NULL) {
+            assert_int_equal(status, MW_ENOMEM);
+            continue;
+        }
+        status = mw_scaler_set_dims(s, DIMS, err);
+        if (status != MW_OK) {
+            assert_int_equal(status, MW_ENOMEM);
+            assert_int_equal(s->dims, 0);
+            mw_scaler_free(s);
+            continue;
+        }
+        for (size_t i = 0; i < N; i++)
+            mw_scaler_update(s, rows + i * DIMS, out);
+        mw_blob_writer w;
+        mw_blob_writer_init(&w, a);
+        mw_scaler_save(s, &w);
+        mw_scaler *back = w.status == MW_OK ? mw_scaler_load(a, w.data, w.len, &status, err)
+                                            : NULL;
+        if (back == NULL) {
+            assert_true(w.status == MW_ENOMEM || status == MW_ENOMEM);
+            mw_blob_writer_free(&w);
+            mw_scaler_free(s);
+            continue;
+        }
+        mw_alloc_fail_nth(a, 0, 0);
+        /* continues exactly */
+        double want[DIMS];
+        mw_scaler_update(s, rows, want);
+        mw_scaler_update(back, rows, out);
+        assert_memory_equal(out, want, sizeof want);
+        assert_int_equal(back->bytes, s->bytes);
+        /* every flipped byte and every cut is refused */
+        for (size_t at = 0; at < w.len; at++) {
+            w.data[at] ^= 0x21;
+            assert_null(mw_scaler_load(a, w.data, w.len, &status, err));
+            assert_int_equal(status, MW_EINVAL);
+            w.data[at] ^= 0x21;
+        }
+        for (size_t len = 0; len < w.len; len++)
+            assert_null(mw_scaler_load(a, w.data, len, &status, err));
+        /* width checks */
+        assert_int_equal(mw_scaler_set_dims(s, DIMS + 1, err), MW_EINVAL);
+        assert_int_equal(mw_scaler_set_dims(s, DIMS, err), MW_OK);
+        mw_blob_writer_free(&w);
+        mw_scaler_free(s);
+        mw_scaler_free(back);
+        assert_true(nth > 3);
+        break;
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nearest),
         cmocka_unit_test_setup_teardown(test_kinds_alloc_failures, alloc_setup, alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_scaler, alloc_setup, alloc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -371,7 +371,7 @@ static void test_kinds_alloc_failures(void **state)
             }
             status = mw_detector_run_rows(d, rows, D, NULL, N, out, err);
             if (status == MW_OK && type->fit != NULL)
-                status = mw_detector_fit(d, rows, D, N, err);
+                status = mw_detector_fit(d, rows, D, 30, err);   /* within every window */
             if (status != MW_OK) {
                 assert_true(status == MW_ENOMEM);
                 mw_detector_free(d);

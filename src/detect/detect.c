@@ -47,6 +47,8 @@ extern const mw_detector_type mw_detect_rrcf_type;
 extern const mw_detector_type mw_detect_iforest_type;
 extern const mw_detector_type mw_detect_hbos_type;
 extern const mw_detector_type mw_detect_loda_type;
+extern const mw_detector_type mw_detect_knn_type;
+extern const mw_detector_type mw_detect_lof_type;
 extern const mw_detector_type mw_detect_chain_type;
 extern const mw_detector_type mw_detect_thresh_constant_type;
 extern const mw_detector_type mw_detect_thresh_quantile_type;
@@ -74,6 +76,8 @@ static const mw_detector_type *const detect_types[] = {
     &mw_detect_iforest_type,
     &mw_detect_hbos_type,
     &mw_detect_loda_type,
+    &mw_detect_knn_type,
+    &mw_detect_lof_type,
     &mw_detect_chain_type,
     &mw_detect_thresh_constant_type,
     &mw_detect_thresh_quantile_type,
@@ -478,6 +482,55 @@ mw_status mw_detector_fit(mw_detector *d, const double *rows, size_t dims, size_
     if (status == MW_OK)
         d->n_learned = finite;
     mw_detector_scratch_free(d, copy, copy_size);
+    return status;
+}
+
+mw_status mw_detector_test_rows(const mw_detector *d, const double *rows, size_t dims,
+                                size_t n, double *out, char *err)
+{
+    if (d->type->test_rows == NULL) {
+        snprintf(err, MW_DETECT_ERRLEN, "'%s' has no batch test of rows", d->type->name);
+        return MW_EINVAL;
+    }
+    if (dims == 0 || dims > MW_DETECT_MAX_DIMS || (d->dims != 0 && dims != d->dims)) {
+        snprintf(err, MW_DETECT_ERRLEN, "rows of %zu value%s, but this %s scores rows of %zu",
+                 dims, dims == 1 ? "" : "s", d->type->name, d->dims);
+        return MW_EINVAL;
+    }
+    /* The finite rows, packed: the kind sees a clean sample. */
+    size_t finite = 0;
+    for (size_t i = 0; i < n; i++)
+        finite += row_finite(rows + i * dims, dims);
+    const double *sample = rows;
+    double *packed = NULL, *scores = NULL;
+    size_t packed_bytes = finite * dims * sizeof(double);
+    if (finite < n) {
+        packed = mw_detector_scratch(d, packed_bytes + 1);
+        scores = mw_detector_scratch(d, finite * sizeof(double) + 1);
+        if (packed == NULL || scores == NULL) {
+            mw_detector_scratch_free(d, packed, packed_bytes + 1);
+            mw_detector_scratch_free(d, scores, finite * sizeof(double) + 1);
+            snprintf(err, MW_DETECT_ERRLEN, "%s", mw_strerror(mw_detector_scratch_status(d)));
+            return mw_detector_scratch_status(d);
+        }
+        for (size_t i = 0, j = 0; i < n; i++)
+            if (row_finite(rows + i * dims, dims))
+                memcpy(packed + dims * j++, rows + i * dims, dims * sizeof(double));
+        sample = packed;
+    }
+    /* The kind reads d->dims: a detector that has seen no row yet takes
+     * the sample's width for the call (a copy, so d stays as it was). */
+    mw_detector view = *d;
+    view.dims = dims;
+    err[0] = '\0';
+    mw_status status = d->type->test_rows(&view, sample, finite, packed ? scores : out, err);
+    if (status == MW_OK && packed != NULL)
+        for (size_t i = 0, j = 0; i < n; i++)
+            out[i] = row_finite(rows + i * dims, dims) ? scores[j++] : NAN;
+    mw_detector_scratch_free(d, packed, packed_bytes + 1);
+    mw_detector_scratch_free(d, scores, finite * sizeof(double) + 1);
+    if (status != MW_OK && err[0] == '\0')
+        snprintf(err, MW_DETECT_ERRLEN, "%s", mw_strerror(status));
     return status;
 }
 

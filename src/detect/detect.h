@@ -129,6 +129,13 @@ typedef struct mw_detector_type {
      * was learned. Scratch memory as for test. Returns MW_OK, or the
      * status with err set and the detector as before. */
     mw_status (*fit)(mw_detector *d, const double *rows, size_t n, char *err);
+    /* Optional batch test of rows, as test is for values: out[i] scores
+     * row i of n finite rows against the other n - 1 (the sample's own
+     * outlier scores, as scikit-learn's negative_outlier_factor_), with
+     * the detector's parameters; the learned state is neither read nor
+     * changed. Scratch and errors as for test. */
+    mw_status (*test_rows)(const mw_detector *d, const double *rows, size_t n, double *out,
+                           char *err);
 } mw_detector_type;
 
 struct mw_detector {
@@ -312,6 +319,14 @@ mw_status mw_detector_run_rows(mw_detector *d, const double *rows, size_t dims,
  * "'<name>' has no fit" for a kind without one. */
 mw_status mw_detector_fit(mw_detector *d, const double *rows, size_t dims, size_t n,
                           char *err);
+
+/* The kind's batch test on n rows of dims values (see test_rows; rows
+ * with a NaN or an infinity get NaN and are left out of the sample):
+ * MW_EINVAL with "'<name>' has no batch test" for a kind without one, or
+ * for rows of another width than the detector's. out untouched on
+ * failure. */
+mw_status mw_detector_test_rows(const mw_detector *d, const double *rows, size_t dims,
+                                size_t n, double *out, char *err);
 
 /* For multivariate kinds' univariate entries: a value is a row of one. */
 double mw_detect_row_update(mw_detector *d, double x, double t);

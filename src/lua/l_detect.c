@@ -552,20 +552,9 @@ static int detector_run(lua_State *L)
 /* Rows converted per call of the kind's run_rows. */
 #define ROWS_CHUNK 1024
 
-typedef enum rows_kind { ROWS_COLUMNS, ROWS_TABLE } rows_kind;
-
-/* The input of a multivariate run or fit: a frame (its columns but
- * "timestamp", or those named by a list at cols_idx), a list of series
- * (columns of equal length) or a list of rows (tables of numbers). The
- * column pointers live in a userdata (cols) and are fetched again after
- * every Lua allocation. */
-typedef struct rows_input {
-    rows_kind kind;
-    size_t n, dims;
-    const double **cols;     /* ROWS_COLUMNS: dims pointers */
-    const double *tcol;      /* a frame's timestamp column, or NULL */
-    int idx, cols_idx;       /* the input and the column list (0: none) */
-} rows_input;
+/* The input of a multivariate run or fit (l_detect.h): a frame, a list
+ * of series or a list of rows. */
+typedef mw_lua_rows rows_input;
 
 /* The series at the top of the stack, as a column: its values and length. */
 static const double *rows_column(lua_State *L, int arg, int k, size_t *len)
@@ -795,9 +784,16 @@ static int detector_dims(lua_State *L)
  * input (a series of the scores, with the input's timestamps) and the
  * list of the 1-based positions it calls outliers (score > 1), in order.
  * The detector's state is not used. */
+static int detector_test_rows(lua_State *L);
+
 static int detector_batch_test(lua_State *L)
 {
     mw_detector *d = mw_lua_check_detector(L, 1);
+    if (d->type->test_rows != NULL) {
+        mw_handle *h = mw_lua_test_handle(L, 2);
+        if (!(h != NULL && h->obj != NULL && mw_is_series(h->obj)))
+            return detector_test_rows(L);
+    }
     if (d->type->test == NULL)
         return luaL_argerror(L, 1, lua_pushfstring(L, "%s has no batch test", d->type->name));
     run_input in;
@@ -818,6 +814,66 @@ static int detector_batch_test(lua_State *L)
         }
     }
     return 2;
+}
+
+/* Pushes the list of the 1-based positions of y[0..n) above 1. */
+static void detector_push_outliers(lua_State *L, const double *y, size_t n)
+{
+    lua_newtable(L);
+    lua_Integer found = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (y[i] > 1.0) {
+            lua_pushinteger(L, (lua_Integer)i + 1);
+            lua_rawseti(L, -2, ++found);
+        }
+    }
+}
+
+/* d:test(frame | {series...} | {{row}...} [, columns]) for a kind with a
+ * batch test of rows: each row scored against all the others (with the
+ * frame's timestamps when it has them), and the positions above 1. */
+static int detector_test_rows(lua_State *L)
+{
+    mw_lua_state *st = mw_lua_upstate(L);
+    lua_settop(L, 3);
+    rows_input in;
+    double *rows = rows_prepare(L, &in, 2, SIZE_MAX);
+    int with_stamps = in.tcol != NULL && run_stamps_ok(in.tcol, in.n);
+    mw_series *out = mw_lua_push_new_series(L, st, in.n, with_stamps, 0);
+    rows_refresh(L, &in);
+    rows_fill(L, &in, 0, in.n, rows);
+    if (with_stamps) {
+        int64_t *stamps = mw_series_stamps(out);
+        for (size_t i = 0; i < in.n; i++)
+            stamps[i] = (int64_t)in.tcol[i];
+    }
+    double *y = mw_series_values(out);
+    char err[MW_DETECT_ERRLEN];
+    mw_status status = mw_detector_test_rows(mw_lua_check_detector(L, 1), rows, in.dims, in.n,
+                                             y, err);
+    if (status == MW_EINVAL)
+        return luaL_argerror(L, 2, err);
+    if (status != MW_OK)
+        return mw_lua_status_error(L, status);
+    detector_push_outliers(L, y, in.n);
+    return 2;
+}
+
+/* ---- rows for other modules (l_detect.h) --------------------------- */
+
+double *mw_lua_rows_prepare(lua_State *L, mw_lua_rows *in, int arg, size_t buffer_rows)
+{
+    return rows_prepare(L, in, arg, buffer_rows);
+}
+
+void mw_lua_rows_refresh(lua_State *L, mw_lua_rows *in)
+{
+    rows_refresh(L, in);
+}
+
+void mw_lua_rows_fill(lua_State *L, const mw_lua_rows *in, size_t start, size_t m, double *buf)
+{
+    rows_fill(L, in, start, m, buf);
 }
 
 /* ---- saving, loading, copying, chaining ---------------------------- */

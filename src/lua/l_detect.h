@@ -5,6 +5,8 @@
 #ifndef MW_L_DETECT_H
 #define MW_L_DETECT_H
 
+#include <stddef.h>
+
 #include "lua/state.h"
 
 struct mw_detector;
@@ -22,5 +24,31 @@ void mw_lua_release_detector(lua_State *L, int idx);
 /* The detector at idx; raises a type error, or "attempt to use a released
  * detector". */
 struct mw_detector *mw_lua_check_detector(lua_State *L, int idx);
+
+/* ---- rows: the input of d:run, d:fit, d:test and mw.scale's run ---- */
+
+typedef enum mw_lua_rows_kind { ROWS_COLUMNS, ROWS_TABLE } mw_lua_rows_kind;
+
+/* A frame (its columns but "timestamp", or those named by a list at
+ * cols_idx), a list of series (columns of equal length) or a list of
+ * rows (tables of numbers). The column pointers live in a userdata
+ * (cols) and are fetched again after every Lua allocation. */
+typedef struct mw_lua_rows {
+    mw_lua_rows_kind kind;
+    size_t n, dims;
+    const double **cols;     /* ROWS_COLUMNS: dims pointers */
+    const double *tcol;      /* a frame's timestamp column, or NULL */
+    int idx, cols_idx;       /* the input and the column list (0: none) */
+} mw_lua_rows;
+
+/* Checks the input at arg (a column list at arg + 1 for a frame) and
+ * pushes two userdata: its column pointers and room for buffer_rows rows
+ * of values (returned). Call mw_lua_rows_refresh after the caller's
+ * last Lua allocation, before mw_lua_rows_fill. Raises on bad input. */
+double *mw_lua_rows_prepare(lua_State *L, mw_lua_rows *in, int arg, size_t buffer_rows);
+/* Fetches the column pointers again; raises if the input changed shape. */
+void mw_lua_rows_refresh(lua_State *L, mw_lua_rows *in);
+/* Writes rows start..start+m of the input into buf, row-major. */
+void mw_lua_rows_fill(lua_State *L, const mw_lua_rows *in, size_t start, size_t m, double *buf);
 
 #endif /* MW_L_DETECT_H */

@@ -12,6 +12,7 @@
 #include "lua/l_gc.h"
 #include "lua/l_csv.h"
 #include "lua/l_detect.h"
+#include "lua/l_scale.h"
 #include "lua/l_fs.h"
 #include "lua/l_nab.h"
 #include "lua/l_time.h"
@@ -93,6 +94,7 @@ int luaopen_moonwatch(lua_State *L)
         {"mem", mw_lua_open_mem},
         {"detect", mw_lua_open_detect},
         {"thresh", mw_lua_open_thresh},
+        {"scale", mw_lua_open_scale},
         {"time", mw_lua_open_time},
         {"nab", mw_lua_open_nab},
         {"fs", mw_lua_open_fs},

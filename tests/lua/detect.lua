@@ -12,18 +12,7 @@ local needs = {
 local data = mw.synth{n = 3000, period = 50, noise = 0.3, anomalies = 6, seed = 11}
 local scores_in = data:abs()        -- input for thresholders: non-negative
 
-local function same(a, b)
-  return a == b or (a ~= a and b ~= b)
-end
-
-local function check_series_equal(a, b, what)
-  t.eq(#a, #b, what .. ": length")
-  for i = 1, #a do
-    if not same(a[i], b[i]) then
-      error(string.format("%s: value %d differs: %.17g vs %.17g", what, i, a[i], b[i]), 2)
-    end
-  end
-end
+local same, check_series_equal = t.same, t.equal_values
 
 local function kinds()
   local list = {}

@@ -6,16 +6,7 @@
 -- memory, and corrupt state.
 local t = require "helper"
 
-local function same(a, b) return a == b or (a ~= a and b ~= b) end
-
-local function check_equal(a, b, what)
-  t.eq(#a, #b, what .. ": length")
-  for i = 1, #a do
-    if not same(a[i], b[i]) then
-      error(string.format("%s: value %d differs: %.17g vs %.17g", what, i, a[i], b[i]), 2)
-    end
-  end
-end
+local same, check_equal = t.same, t.equal_values
 
 -- ---- data: Gaussian clusters in 10 dimensions, 1% far points ----------
 
@@ -51,24 +42,7 @@ local function clusters(n, seed)
 end
 
 -- ROC AUC by ranks (ties get half), over rows from `from` on.
-local function auc(scores, labels, from)
-  local items = {}
-  for i = from, #labels do items[#items + 1] = {scores[i], labels[i]} end
-  table.sort(items, function(a, b) return a[1] < b[1] end)
-  local pos, neg, rank_sum = 0, 0, 0
-  local i = 1
-  while i <= #items do
-    local j = i
-    while j < #items and items[j + 1][1] == items[i][1] do j = j + 1 end
-    local rank = (i + j) / 2
-    for k = i, j do
-      if items[k][2] == 1 then pos = pos + 1; rank_sum = rank_sum + rank else neg = neg + 1 end
-    end
-    i = j + 1
-  end
-  assert(pos > 0 and neg > 0, "both classes present")
-  return (rank_sum - pos * (pos + 1) / 2) / (pos * neg), pos
-end
+local auc = t.roc_auc
 
 local rows, labels = clusters(6000, 7)
 

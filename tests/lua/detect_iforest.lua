@@ -49,39 +49,13 @@ local function shuttle_like(n, seed)
 end
 
 -- ROC AUC by ranks (Mann-Whitney U), ties given their average rank.
-local function roc_auc(scores, labels)
-  local n = #labels
-  local order = {}
-  for i = 1, n do order[i] = i end
-  table.sort(order, function(a, b) return scores[a] < scores[b] end)
-  local rank_sum, pos = 0.0, 0
-  local i = 1
-  while i <= n do
-    local j = i
-    while j < n and scores[order[j + 1]] == scores[order[i]] do j = j + 1 end
-    local rank = (i + j) / 2
-    for k = i, j do
-      if labels[order[k]] == 1 then rank_sum = rank_sum + rank; pos = pos + 1 end
-    end
-    i = j + 1
-  end
-  local neg = n - pos
-  return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
-end
+local roc_auc = t.roc_auc
 
 -- sklearn.metrics.roc_auc_score on this case: 0.4687500000 (iforest_ref.py)
 t.eq(roc_auc({0.1, 0.4, 0.35, 0.8, 0.4, 0.4, 0.2, 0.8}, {0, 0, 1, 1, 1, 0, 1, 0}), 0.46875,
      "rank AUC with ties == roc_auc_score")
 
-local function same(a, b) return a == b or (a ~= a and b ~= b) end
-local function check_equal(a, b, what)
-  t.eq(#a, #b, what .. ": length")
-  for i = 1, #a do
-    if not same(a[i], b[i]) then
-      error(string.format("%s: value %d differs: %.17g vs %.17g", what, i, a[i], b[i]), 2)
-    end
-  end
-end
+local same, check_equal = t.same, t.equal_values
 
 local cols, labels = shuttle_like()
 -- the same rows as iforest_ref.py: 3483 outliers, the first values

@@ -44,23 +44,7 @@ local function rows(seed, n, outliers)
 end
 
 -- ROC AUC of scores against boolean labels (ties count half).
-local function auc(scores, labels)
-  local idx = {}
-  for i = 1, #labels do idx[i] = i end
-  table.sort(idx, function(a, b) return scores[a] < scores[b] end)
-  local rank_sum, pos, i = 0, 0, 1
-  while i <= #idx do
-    local j = i
-    while j < #idx and scores[idx[j + 1]] == scores[idx[i]] do j = j + 1 end
-    local rank = (i + j) / 2
-    for k = i, j do
-      if labels[idx[k]] then rank_sum, pos = rank_sum + rank, pos + 1 end
-    end
-    i = j + 1
-  end
-  local neg = #labels - pos
-  return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
-end
+local auc = t.roc_auc
 
 local function close(got, want, tol, what)
   for i = 1, #want do
@@ -71,16 +55,7 @@ local function close(got, want, tol, what)
   end
 end
 
-local function same(a, b) return a == b or (a ~= a and b ~= b) end
-
-local function check_equal(a, b, what)
-  t.eq(#a, #b, what .. ": length")
-  for i = 1, #a do
-    if not same(a[i], b[i]) then
-      error(string.format("%s: value %d differs: %.17g vs %.17g", what, i, a[i], b[i]), 2)
-    end
-  end
-end
+local same, check_equal = t.same, t.equal_values
 
 -- ---- against scikit-learn ----------------------------------------------------
 

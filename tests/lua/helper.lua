@@ -56,4 +56,41 @@ function M.reseal(body)
   return body .. string.pack("<i8", M.checksum(body))
 end
 
+-- Whether a and b are the same number (NaN counts as equal to NaN).
+function M.same(a, b) return a == b or (a ~= a and b ~= b) end
+
+-- Checks that two sequences (series or tables) hold the same numbers,
+-- bit for bit (NaN matching NaN).
+function M.equal_values(a, b, what)
+  M.eq(#a, #b, what .. ": length")
+  for i = 1, #a do
+    if not M.same(a[i], b[i]) then
+      error(string.format("%s: value %d differs: %.17g vs %.17g", what, i, a[i], b[i]), 2)
+    end
+  end
+end
+
+-- The ROC AUC of scores against labels (1 or true: an anomaly), from row
+-- `from` (1) on: the rank statistic with ties given their average rank,
+-- as sklearn.metrics.roc_auc_score. Returns it and the positives' count.
+function M.roc_auc(scores, labels, from)
+  local idx = {}
+  for i = from or 1, #labels do idx[#idx + 1] = i end
+  table.sort(idx, function(a, b) return scores[a] < scores[b] end)
+  local rank_sum, pos, i = 0, 0, 1
+  while i <= #idx do
+    local j = i
+    while j < #idx and scores[idx[j + 1]] == scores[idx[i]] do j = j + 1 end
+    local rank = (i + j) / 2
+    for k = i, j do
+      local l = labels[idx[k]]
+      if l == 1 or l == true then rank_sum, pos = rank_sum + rank, pos + 1 end
+    end
+    i = j + 1
+  end
+  local neg = #idx - pos
+  assert(pos > 0 and neg > 0, "roc_auc: both classes must be present")
+  return (rank_sum - pos * (pos + 1) / 2) / (pos * neg), pos
+end
+
 return M

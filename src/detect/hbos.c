@@ -42,9 +42,7 @@ typedef struct hbos_state {
     size_t bins, window;
     int online;
     mw_hist hist;            /* one per feature (set_dims) */
-    double *buffer;          /* window rows */
-    size_t buffered;
-    int ready;               /* ranges set */
+    mw_hist_warmup warm;     /* the first window's rows */
 } hbos_state;
 
 static mw_status hbos_init(mw_detector *d, char *err)
@@ -60,9 +58,9 @@ static mw_status hbos_init(mw_detector *d, char *err)
 static void hbos_destroy(mw_detector *d)
 {
     hbos_state *h = d->state;
-    if (h->buffer != NULL) {
+    if (h->warm.rows != NULL) {
         mw_hist_free(&h->hist, d);
-        mw_detector_dealloc(d, h->buffer, h->window * d->dims * sizeof *h->buffer);
+        mw_hist_warmup_free(&h->warm, d);
     }
 }
 
@@ -70,31 +68,27 @@ static mw_status hbos_set_dims(mw_detector *d, char *err)
 {
     (void)err;
     hbos_state *h = d->state;
-    if (h->window > SIZE_MAX / sizeof(double) / d->dims)
-        return MW_ENOMEM;
     mw_status status = mw_hist_init(&h->hist, d, d->dims, h->bins);
     if (status != MW_OK)
         return status;
-    h->buffer = mw_detector_alloc(d, h->window * d->dims * sizeof *h->buffer);
-    if (h->buffer == NULL) {
+    status = mw_hist_warmup_init(&h->warm, d, h->window);
+    if (status != MW_OK)
         mw_hist_free(&h->hist, d);
-        return d->alloc->last_error != MW_OK ? d->alloc->last_error : MW_ENOMEM;
-    }
-    return MW_OK;
+    return status;
 }
 
 static void hbos_reset(mw_detector *d)
 {
     hbos_state *h = d->state;
-    h->buffered = 0;
-    h->ready = 0;
-    if (h->buffer != NULL)
+    h->warm.count = 0;
+    h->warm.ready = 0;
+    if (h->warm.rows != NULL)
         mw_hist_clear(&h->hist);
 }
 
 static inline double hbos_score_of(const hbos_state *h, const double *row)
 {
-    if (!h->ready)
+    if (!h->warm.ready)
         return 0.0;
     double score = 0.0;
     for (size_t k = 0; k < h->hist.m; k++)
@@ -133,22 +127,21 @@ static void hbos_build(hbos_state *h, const double *rows, size_t n)
         if (acc == 0.0)
             hbos_count(h, rows + i * dims);
     }
-    h->ready = 1;
+    h->warm.ready = 1;
 }
 
 static double hbos_update_row(mw_detector *d, const double *row, double t)
 {
     (void)t;
     hbos_state *h = d->state;
-    if (h->ready) {
+    if (h->warm.ready) {
         double score = hbos_score_of(h, row);
         if (h->online)
             hbos_count(h, row);
         return score;
     }
-    memcpy(h->buffer + h->buffered * d->dims, row, d->dims * sizeof *row);
-    if (++h->buffered == h->window)
-        hbos_build(h, h->buffer, h->window);
+    if (mw_hist_warmup_add(&h->warm, row))
+        hbos_build(h, h->warm.rows, h->window);
     return 0.0;
 }
 
@@ -160,20 +153,13 @@ static double hbos_score_row(const mw_detector *d, const double *row, double t)
 
 static mw_status hbos_fit(mw_detector *d, const double *rows, size_t n, char *err)
 {
-    hbos_state *h = d->state;
-    size_t n_finite = 0;
-    for (size_t i = 0; i < n; i++) {
-        double acc = 0.0;
-        for (size_t k = 0; k < d->dims; k++)
-            acc += rows[i * d->dims + k] - rows[i * d->dims + k];
-        n_finite += acc == 0.0;
-    }
-    if (n_finite == 0) {
+    /* The framework left out rows with a NaN or an infinity, and counts
+     * the rest as learned. */
+    if (n == 0) {
         snprintf(err, MW_DETECT_ERRLEN, "hbos needs at least 1 row to fit (got 0)");
         return MW_EINVAL;
     }
-    hbos_build(h, rows, n);
-    d->n_learned = n_finite;
+    hbos_build(d->state, rows, n);
     return MW_OK;
 }
 
@@ -182,33 +168,22 @@ static mw_status hbos_fit(mw_detector *d, const double *rows, size_t n, char *er
 static void hbos_save(const mw_detector *d, mw_blob_writer *w)
 {
     const hbos_state *h = d->state;
-    mw_blob_put_u8(w, (uint8_t)h->ready);
-    if (!h->ready) {
-        mw_blob_put_u64(w, h->buffered);
-        mw_blob_put_f64s(w, h->buffer, h->buffered * d->dims);
-    } else {
+    mw_hist_warmup_save(&h->warm, w);
+    if (h->warm.ready)
         mw_hist_save(&h->hist, w);
-    }
 }
 
 static int hbos_load(mw_detector *d, mw_blob_reader *r)
 {
     hbos_state *h = d->state;
-    int ready = mw_blob_get_u8(r);
-    if (!r->failed && ready > 1)
-        mw_blob_fail(r, "bad ready flag");
-    if (r->failed)
-        return 1;
-    if (!ready) {
-        h->buffered = (size_t)mw_blob_get_count(r, h->window - 1, "buffered rows");
-        mw_blob_get_f64s(r, h->buffer, r->failed ? 0 : h->buffered * d->dims);
-        return r->failed;
-    }
+    int ready = mw_hist_warmup_load(&h->warm, r);
+    if (ready <= 0)
+        return ready < 0;
     mw_hist_load(&h->hist, r);
     for (size_t k = 0; k < h->hist.m && !r->failed; k++)
         if (h->hist.peak[k] == 0)
             mw_blob_fail(r, "empty histogram");
-    h->ready = !r->failed;
+    h->warm.ready = !r->failed;
     return r->failed;
 }
 

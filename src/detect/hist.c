@@ -91,3 +91,52 @@ void mw_hist_load(mw_hist *h, mw_blob_reader *r)
         }
     }
 }
+
+mw_status mw_hist_warmup_init(mw_hist_warmup *w, mw_detector *d, size_t window)
+{
+    memset(w, 0, sizeof *w);
+    if (d->dims == 0 || window > SIZE_MAX / sizeof(double) / d->dims)
+        return MW_ENOMEM;
+    w->rows = mw_detector_alloc(d, window * d->dims * sizeof *w->rows);
+    if (w->rows == NULL)
+        return d->alloc->last_error != MW_OK ? d->alloc->last_error : MW_ENOMEM;
+    w->window = window;
+    w->dims = d->dims;
+    return MW_OK;
+}
+
+void mw_hist_warmup_free(mw_hist_warmup *w, mw_detector *d)
+{
+    if (w->rows != NULL)
+        mw_detector_dealloc(d, w->rows, w->window * w->dims * sizeof *w->rows);
+    w->rows = NULL;
+}
+
+void mw_hist_warmup_save(const mw_hist_warmup *w, mw_blob_writer *out)
+{
+    mw_blob_put_u8(out, (uint8_t)w->ready);
+    if (!w->ready) {
+        mw_blob_put_u64(out, w->count);
+        mw_blob_put_f64s(out, w->rows, w->count * w->dims);
+    }
+}
+
+int mw_hist_warmup_load(mw_hist_warmup *w, mw_blob_reader *r)
+{
+    int ready = mw_blob_get_u8(r);
+    if (!r->failed && ready > 1)
+        mw_blob_fail(r, "bad ready flag");
+    if (r->failed)
+        return -1;
+    if (ready) {
+        w->count = 0;
+        return 1;
+    }
+    w->count = (size_t)mw_blob_get_count(r, w->window - 1, "buffered rows");
+    mw_blob_get_f64s(r, w->rows, r->failed ? 0 : w->count * w->dims);
+    for (size_t i = 0; !r->failed && i < w->count * w->dims; i++)
+        if (w->rows[i] - w->rows[i] != 0.0)
+            mw_blob_fail(r, "buffered value %zu is not finite", i);
+    w->ready = 0;
+    return r->failed ? -1 : 0;
+}

@@ -66,4 +66,34 @@ static inline void mw_hist_add(mw_hist *h, size_t k, double x)
 void mw_hist_save(const mw_hist *h, mw_blob_writer *w);
 void mw_hist_load(mw_hist *h, mw_blob_reader *r);
 
+/* The first `window` rows of a stream, buffered until they set the
+ * histograms' ranges (hbos and loda score them 0 meanwhile). */
+typedef struct mw_hist_warmup {
+    double *rows;            /* window * dims values, charged to the detector */
+    size_t window, dims;
+    size_t count;            /* rows buffered */
+    int ready;               /* the ranges are set: buffering is over */
+} mw_hist_warmup;
+
+/* Allocates room for window rows of d->dims values (MW_ENOMEM if the size
+ * overflows). */
+mw_status mw_hist_warmup_init(mw_hist_warmup *w, mw_detector *d, size_t window);
+void mw_hist_warmup_free(mw_hist_warmup *w, mw_detector *d);
+
+/* Buffers row; returns 1 when the window is full: the caller then sets
+ * the ranges from w->rows and marks the warm-up ready. */
+static inline int mw_hist_warmup_add(mw_hist_warmup *w, const double *row)
+{
+    double *dst = w->rows + w->count * w->dims;
+    for (size_t k = 0; k < w->dims; k++)
+        dst[k] = row[k];
+    return ++w->count == w->window;
+}
+
+/* u8 ready, then (not ready) u64 rows buffered and their values. Load
+ * returns -1 when r failed, 0 when it read buffered rows, 1 when the
+ * warm-up was over (the caller reads its histograms next). */
+void mw_hist_warmup_save(const mw_hist_warmup *w, mw_blob_writer *out);
+int mw_hist_warmup_load(mw_hist_warmup *w, mw_blob_reader *r);
+
 #endif /* MW_HIST_H */

@@ -54,9 +54,7 @@ typedef struct loda_state {
     double *weight;          /* k * nnz */
     mw_hist hist;            /* one per projection */
     double *log_width;       /* k: log of the bin width */
-    double *buffer;          /* window rows */
-    size_t buffered;
-    int ready;
+    mw_hist_warmup warm;     /* the first window's rows */
 } loda_state;
 
 static mw_status loda_init(mw_detector *d, char *err)
@@ -81,18 +79,16 @@ static void loda_free_dims(mw_detector *d)
         mw_detector_dealloc(d, l->weight, l->k * l->nnz * sizeof *l->weight);
     if (l->log_width != NULL)
         mw_detector_dealloc(d, l->log_width, l->k * sizeof *l->log_width);
-    if (l->buffer != NULL)
-        mw_detector_dealloc(d, l->buffer, l->window * d->dims * sizeof *l->buffer);
+    mw_hist_warmup_free(&l->warm, d);
     l->feature = NULL;
     l->weight = NULL;
     l->log_width = NULL;
-    l->buffer = NULL;
 }
 
 static void loda_destroy(mw_detector *d)
 {
     loda_state *l = d->state;
-    if (l->buffer != NULL)
+    if (l->warm.rows != NULL)
         loda_free_dims(d);
 }
 
@@ -122,18 +118,19 @@ static mw_status loda_set_dims(mw_detector *d, char *err)
     loda_state *l = d->state;
     size_t dims = d->dims;
     l->nnz = (size_t)floor(sqrt((double)dims) + 0.5);
-    if (l->window > SIZE_MAX / sizeof(double) / dims)
-        return MW_ENOMEM;
     mw_status status = mw_hist_init(&l->hist, d, l->k, l->bins);
     if (status != MW_OK)
         return status;
+    status = mw_hist_warmup_init(&l->warm, d, l->window);
+    if (status != MW_OK) {
+        mw_hist_free(&l->hist, d);
+        return status;
+    }
     l->feature = mw_detector_alloc(d, l->k * l->nnz * sizeof *l->feature);
     l->weight = mw_detector_alloc(d, l->k * l->nnz * sizeof *l->weight);
     l->log_width = mw_detector_alloc(d, l->k * sizeof *l->log_width);
-    l->buffer = mw_detector_alloc(d, l->window * dims * sizeof *l->buffer);
     uint32_t *perm = mw_detector_scratch(d, dims * sizeof *perm);
-    if (l->feature == NULL || l->weight == NULL || l->log_width == NULL || l->buffer == NULL
-        || perm == NULL) {
+    if (l->feature == NULL || l->weight == NULL || l->log_width == NULL || perm == NULL) {
         status = perm == NULL ? mw_detector_scratch_status(d)
                  : d->alloc->last_error != MW_OK ? d->alloc->last_error : MW_ENOMEM;
         if (perm != NULL)
@@ -151,9 +148,9 @@ static mw_status loda_set_dims(mw_detector *d, char *err)
 static void loda_reset(mw_detector *d)
 {
     loda_state *l = d->state;
-    l->buffered = 0;
-    l->ready = 0;
-    if (l->buffer != NULL)
+    l->warm.count = 0;
+    l->warm.ready = 0;
+    if (l->warm.rows != NULL)
         mw_hist_clear(&l->hist);
 }
 
@@ -169,7 +166,7 @@ static inline double loda_project(const loda_state *l, size_t j, const double *r
 
 static inline double loda_score_of(const loda_state *l, const double *row)
 {
-    if (!l->ready)
+    if (!l->warm.ready)
         return 0.0;
     double log_n = log((double)l->hist.rows), sum = 0.0;
     for (size_t j = 0; j < l->k; j++) {
@@ -221,22 +218,21 @@ static void loda_build(loda_state *l, const double *rows, size_t n, size_t dims)
         if (acc == 0.0)
             loda_count(l, rows + i * dims);
     }
-    l->ready = 1;
+    l->warm.ready = 1;
 }
 
 static double loda_update_row(mw_detector *d, const double *row, double t)
 {
     (void)t;
     loda_state *l = d->state;
-    if (l->ready) {
+    if (l->warm.ready) {
         double score = loda_score_of(l, row);
         if (l->online)
             loda_count(l, row);
         return score;
     }
-    memcpy(l->buffer + l->buffered * d->dims, row, d->dims * sizeof *row);
-    if (++l->buffered == l->window)
-        loda_build(l, l->buffer, l->window, d->dims);
+    if (mw_hist_warmup_add(&l->warm, row))
+        loda_build(l, l->warm.rows, l->window, d->dims);
     return 0.0;
 }
 
@@ -248,20 +244,13 @@ static double loda_score_row(const mw_detector *d, const double *row, double t)
 
 static mw_status loda_fit(mw_detector *d, const double *rows, size_t n, char *err)
 {
-    loda_state *l = d->state;
-    size_t n_finite = 0;
-    for (size_t i = 0; i < n; i++) {
-        double acc = 0.0;
-        for (size_t k = 0; k < d->dims; k++)
-            acc += rows[i * d->dims + k] - rows[i * d->dims + k];
-        n_finite += acc == 0.0;
-    }
-    if (n_finite == 0) {
+    /* The framework left out rows with a NaN or an infinity, and counts
+     * the rest as learned. */
+    if (n == 0) {
         snprintf(err, MW_DETECT_ERRLEN, "loda needs at least 1 row to fit (got 0)");
         return MW_EINVAL;
     }
-    loda_build(l, rows, n, d->dims);
-    d->n_learned = n_finite;
+    loda_build(d->state, rows, n, d->dims);
     return MW_OK;
 }
 
@@ -270,34 +259,23 @@ static mw_status loda_fit(mw_detector *d, const double *rows, size_t n, char *er
 static void loda_save(const mw_detector *d, mw_blob_writer *w)
 {
     const loda_state *l = d->state;
-    mw_blob_put_u8(w, (uint8_t)l->ready);
-    if (!l->ready) {
-        mw_blob_put_u64(w, l->buffered);
-        mw_blob_put_f64s(w, l->buffer, l->buffered * d->dims);
-    } else {
+    mw_hist_warmup_save(&l->warm, w);
+    if (l->warm.ready)
         mw_hist_save(&l->hist, w);
-    }
 }
 
 static int loda_load(mw_detector *d, mw_blob_reader *r)
 {
     loda_state *l = d->state;
-    int ready = mw_blob_get_u8(r);
-    if (!r->failed && ready > 1)
-        mw_blob_fail(r, "bad ready flag");
-    if (r->failed)
-        return 1;
-    if (!ready) {
-        l->buffered = (size_t)mw_blob_get_count(r, l->window - 1, "buffered rows");
-        mw_blob_get_f64s(r, l->buffer, r->failed ? 0 : l->buffered * d->dims);
-        return r->failed;
-    }
+    int ready = mw_hist_warmup_load(&l->warm, r);
+    if (ready <= 0)
+        return ready < 0;
     mw_hist_load(&l->hist, r);
     if (!r->failed && l->hist.rows == 0)
         mw_blob_fail(r, "empty histograms");
     if (!r->failed)
         loda_derive(l);
-    l->ready = !r->failed;
+    l->warm.ready = !r->failed;
     return r->failed;
 }
 

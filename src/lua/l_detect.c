@@ -341,17 +341,36 @@ static double detector_arg(lua_State *L, int idx, int optional)
 /* Rows on the stack: up to this many values; longer ones in a userdata. */
 #define ROW_STACK 256
 
-/* Reads the row at idx (a table of numbers or a series) into buf (cap
- * values) and returns its length; a longer row gets a userdata pushed
- * and its values there (*out). */
-static size_t row_read(lua_State *L, int idx, double *buf, size_t cap, const double **out)
+size_t mw_lua_read_row(lua_State *L, int idx, double *buf, size_t cap, int copy,
+                       const char *expected, double **out)
 {
+    size_t n;
+    const double *src = NULL;
+    mw_handle *h = NULL;
     if (lua_type(L, idx) == LUA_TTABLE) {
-        size_t n = (size_t)lua_rawlen(L, idx);
-        if (n > MW_DETECT_MAX_DIMS)
-            luaL_argerror(L, idx, lua_pushfstring(L, "a row has 1 to %d values (got %d)",
-                                                  MW_DETECT_MAX_DIMS, (int)n));
-        double *dst = n <= cap ? buf : lua_newuserdatauv(L, n * sizeof(double), 0);
+        n = (size_t)lua_rawlen(L, idx);
+    } else {
+        h = mw_lua_test_handle(L, idx);
+        if (h == NULL || h->obj == NULL || !mw_is_series(h->obj))
+            luaL_typeerror(L, idx, expected);
+        n = mw_series_cast(h->obj)->len;
+    }
+    if (n == 0 || n > MW_DETECT_MAX_DIMS)
+        luaL_argerror(L, idx, lua_pushfstring(L, "a row has 1 to %d values (got %d)",
+                                              MW_DETECT_MAX_DIMS, (int)n));
+    if (h != NULL && !copy) {
+        *out = mw_series_values(mw_series_cast(h->obj));
+        return n;
+    }
+    double *dst = n <= cap ? buf : lua_newuserdatauv(L, n * sizeof(double), 0);
+    if (h != NULL) {
+        /* Fetched again: the userdata above may have run a finalizer. */
+        h = mw_lua_test_handle(L, idx);
+        if (h == NULL || h->obj == NULL || mw_series_cast(h->obj)->len != n)
+            luaL_error(L, "the row changed while it was read");
+        src = mw_series_values(mw_series_cast(h->obj));
+        memcpy(dst, src, n * sizeof(double));
+    } else {
         for (size_t k = 0; k < n; k++) {
             int ok;
             lua_rawgeti(L, idx, (lua_Integer)k + 1);
@@ -361,24 +380,19 @@ static size_t row_read(lua_State *L, int idx, double *buf, size_t cap, const dou
                                                       (int)k + 1, luaL_typename(L, -1)));
             lua_pop(L, 1);
         }
-        *out = dst;
-        return n;
     }
-    mw_handle *h = mw_lua_test_handle(L, idx);
-    if (h == NULL || h->obj == NULL || !mw_is_series(h->obj))
-        luaL_typeerror(L, idx, "number, or a row (table of numbers or series)");
-    mw_series *row = mw_series_cast(h->obj);
-    *out = mw_series_values(row);
-    return row->len;
+    *out = dst;
+    return n;
 }
 
 /* d:update(row [, t]) and d:score(row [, t]): a row of several values. */
 static int detector_call_row(lua_State *L, lua_detector *u, int learn)
 {
     double buf[ROW_STACK];
-    const double *row;
+    double *row;
     double t = lua_gettop(L) >= 3 ? detector_arg(L, 3, 1) : NAN;
-    size_t dims = row_read(L, 2, buf, ROW_STACK, &row);
+    size_t dims = mw_lua_read_row(L, 2, buf, ROW_STACK, 0,
+                                  "number, or a row (table of numbers or series)", &row);
     double score;
     char err[MW_DETECT_ERRLEN];
     mw_status status = learn ? mw_detector_update_row(u->d, row, dims, t, &score, err)

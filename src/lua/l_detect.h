@@ -27,6 +27,15 @@ struct mw_detector *mw_lua_check_detector(lua_State *L, int idx);
 
 /* ---- rows: the input of d:run, d:fit, d:test and mw.scale's run ---- */
 
+/* Reads the row at idx, a table of numbers or a series of 1 to
+ * MW_DETECT_MAX_DIMS values, and returns its width; *out points at its
+ * values: the series' own (copy 0) or a copy in buf (cap values) or, for
+ * a longer row, in a userdata pushed on the stack. Raises naming what is
+ * wrong: `expected` for another type, an element that is not a number,
+ * a width out of range. */
+size_t mw_lua_read_row(lua_State *L, int idx, double *buf, size_t cap, int copy,
+                       const char *expected, double **out);
+
 typedef enum mw_lua_rows_kind { ROWS_COLUMNS, ROWS_TABLE } mw_lua_rows_kind;
 
 /* A frame (its columns but "timestamp", or those named by a list at

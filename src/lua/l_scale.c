@@ -148,44 +148,6 @@ static int scale_standard(lua_State *L) { return scale_new(L, MW_SCALE_STANDARD)
 
 /* ---- rows ------------------------------------------------------------ */
 
-/* Reads the row at idx (a table of numbers or a series) into buf (cap
- * values; a longer row gets a userdata pushed) and returns its width;
- * *out points at the values. */
-static size_t scale_read_row(lua_State *L, int idx, double *buf, size_t cap, double **out)
-{
-    if (lua_type(L, idx) == LUA_TTABLE) {
-        size_t n = (size_t)lua_rawlen(L, idx);
-        if (n == 0 || n > MW_SCALE_MAX_DIMS)
-            luaL_argerror(L, idx, lua_pushfstring(L, "a row has 1 to %d values (got %d)",
-                                                  MW_SCALE_MAX_DIMS, (int)n));
-        double *dst = n <= cap ? buf : lua_newuserdatauv(L, n * sizeof(double), 0);
-        for (size_t k = 0; k < n; k++) {
-            int ok;
-            lua_rawgeti(L, idx, (lua_Integer)k + 1);
-            dst[k] = lua_tonumberx(L, -1, &ok);
-            if (!ok)
-                luaL_argerror(L, idx, lua_pushfstring(L, "row value %d is %s, not a number",
-                                                      (int)k + 1, luaL_typename(L, -1)));
-            lua_pop(L, 1);
-        }
-        *out = dst;
-        return n;
-    }
-    mw_handle *h = mw_lua_test_handle(L, idx);
-    if (h == NULL || h->obj == NULL || !mw_is_series(h->obj))
-        luaL_typeerror(L, idx, "row (table of numbers or series)");
-    mw_series *row = mw_series_cast(h->obj);
-    size_t n = row->len;
-    if (n == 0 || n > MW_SCALE_MAX_DIMS)
-        luaL_argerror(L, idx, lua_pushfstring(L, "a row has 1 to %d values (got %d)",
-                                              MW_SCALE_MAX_DIMS, (int)n));
-    double *dst = n <= cap ? buf : lua_newuserdatauv(L, n * sizeof(double), 0);
-    memcpy(dst, mw_series_values(mw_series_cast(mw_lua_test_handle(L, idx)->obj)),
-           n * sizeof(double));
-    *out = dst;
-    return n;
-}
-
 /* s:update(row [, out]) (learn non-zero) and s:transform(row [, out]):
  * the scaled row as a new table, or written into the series out. */
 static int scale_call(lua_State *L, int learn)
@@ -194,7 +156,8 @@ static int scale_call(lua_State *L, int learn)
     lua_settop(L, 3);
     double buf[SCALE_ROW_STACK];
     double *row;
-    size_t dims = scale_read_row(L, 2, buf, SCALE_ROW_STACK, &row);
+    size_t dims = mw_lua_read_row(L, 2, buf, SCALE_ROW_STACK, 1,
+                                  "row (table of numbers or series)", &row);
     char err[MW_SCALE_ERRLEN];
     mw_status status = learn ? mw_scaler_set_dims(s, dims, err)
                              : (s->dims == dims ? MW_OK : MW_EINVAL);

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "alloc_fixture.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,24 +31,6 @@
 
 #define TEST_N 4000
 
-static int alloc_setup(void **state)
-{
-    mw_alloc *a = calloc(1, sizeof *a);
-    if (a == NULL)
-        return -1;
-    mw_alloc_init(a);
-    *state = a;
-    return 0;
-}
-
-static int alloc_teardown(void **state)
-{
-    mw_alloc *a = *state;
-    size_t left = a->current;
-    free(a);
-    assert_int_equal(left, 0);
-    return 0;
-}
 
 /* Seeded data with a few spikes, like a real series. */
 static void test_data(double *x, size_t n, uint64_t seed)

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "alloc_fixture.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,24 +27,6 @@
 
 enum { N = 300, DIMS = 5 };
 
-static int alloc_setup(void **state)
-{
-    mw_alloc *a = calloc(1, sizeof *a);
-    if (a == NULL)
-        return -1;
-    mw_alloc_init(a);
-    *state = a;
-    return 0;
-}
-
-static int alloc_teardown(void **state)
-{
-    mw_alloc *a = *state;
-    size_t left = a->current;
-    free(a);
-    assert_int_equal(left, 0);
-    return 0;
-}
 
 static void test_rows_data(double *x, size_t n, uint64_t seed)
 {

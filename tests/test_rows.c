@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "alloc_fixture.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,24 +106,6 @@ static const mw_detector_type sum_type = {
     .fit = sum_fit,
 };
 
-static int alloc_setup(void **state)
-{
-    mw_alloc *a = calloc(1, sizeof *a);
-    if (a == NULL)
-        return -1;
-    mw_alloc_init(a);
-    *state = a;
-    return 0;
-}
-
-static int alloc_teardown(void **state)
-{
-    mw_alloc *a = *state;
-    size_t left = a->current;
-    free(a);
-    assert_int_equal(left, 0);
-    return 0;
-}
 
 static mw_detector *new_sum(mw_alloc *a)
 {

@@ -62,9 +62,9 @@ end
 local function best(fn)
   local t_best, out = math.huge, nil
   for _ = 1, repeats do
-    local t0 = os.clock()
+    local t0 = mw.time.now()
     out = fn()
-    local dt = os.clock() - t0
+    local dt = mw.time.now() - t0
     if dt < t_best then t_best = dt end
   end
   return t_best, out

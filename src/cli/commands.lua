@@ -205,6 +205,9 @@ local function pipeline_maker(opts)
     probe:release()
     local threshold = 3
     local multi = mw.detect.info(kind).rows
+    if opts.columns and not multi then
+      usage_fail("--columns goes with a multivariate --detector; %s scores one value column (--column)", kind)
+    end
     return function()
       local d = mw.detect[kind](params)
       return {
@@ -333,10 +336,15 @@ end
 local function windows_for(labels, rel, path)
   if not labels then return nil end
   if labels[rel] then return labels[rel] end
-  for key, w in pairs(labels) do
-    if path:sub(-#key) == key then return w end
+  -- The longest key that is the path or ends it at a '/' (labels keyed
+  -- by category/name match data/category/name.csv).
+  local best
+  for key in pairs(labels) do
+    if (path == key or path:sub(-#key - 1) == "/" .. key) and (not best or #key > #best) then
+      best = key
+    end
   end
-  return nil
+  return best and labels[best] or nil
 end
 
 -- Scores one input: streams it in batches through the pipeline, writes
@@ -430,7 +438,7 @@ local function detect_one(input, opts, make, out, plot_path, labels, multi)
       -- what has arrived (tail -f).
       if out then out:flush() end
       rows = rows + #values
-      scores:release()
+      if scores.release then scores:release() end   -- a pipeline may return a Lua table
       if flags and flags.release then flags:release() end
       batch:release()
     end
@@ -554,7 +562,10 @@ local function cmd_eval(argv)
     end
     profiles = {opts.profile}
   end
-  local make, name = pipeline_maker(opts)
+  local make, name, multi = pipeline_maker(opts)
+  if multi then
+    usage_fail("eval scores one value column per series; %s scores rows of several", opts.detector)
+  end
   name = opts.name or name
   local labels = try(mw.nab.labels, opts.labels)
   local files = mw.fs.list(opts.data, ".csv")

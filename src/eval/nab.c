@@ -4,6 +4,7 @@
  */
 #include "eval/nab.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,6 +55,15 @@ mw_status mw_nab_check(const mw_nab_series *s, size_t *bad)
         }
     }
     return MW_OK;
+}
+
+/* A score as the sweep and the scorer compare it: +inf as the largest
+ * finite number, so that the threshold INFINITY always means "nothing
+ * fires" (NaN never fires). */
+static inline double score_of(const mw_nab_series *s, size_t i)
+{
+    double x = s->score[i];
+    return x == INFINITY ? DBL_MAX : x;
 }
 
 /* Walks the scored rows of s in order, calling fn with each row's index,
@@ -131,7 +141,7 @@ static void score_row(void *ud, size_t i, double weight, ptrdiff_t window)
         sw->out->windows++;
         sw->out->null -= sw->p->fn;
     }
-    double x = sw->s->score[i];
+    double x = score_of(sw->s, i);
     if (!(x >= sw->threshold))
         return;
     sw->out->detections++;
@@ -195,7 +205,7 @@ typedef struct sweep_fill {
 static void fill_row(void *ud, size_t i, double weight, ptrdiff_t window)
 {
     sweep_fill *f = ud;
-    double x = f->s->score[i];
+    double x = score_of(f->s, i);
     if (isnan(x))
         return;              /* never fires */
     f->rows[f->n++] = (sweep_row){x, weight, window < 0 ? -1 : f->base + window};

@@ -17,7 +17,9 @@
  * One threshold for a whole corpus is the one that maximises the summed
  * score: every distinct score is a candidate (the sweep sorts all scored
  * rows once), so the maximum is exact, as NAB's sweeper finds it; among
- * equal sums the highest threshold wins. NaN scores never fire.
+ * equal sums the highest threshold wins. NaN scores never fire; +inf
+ * counts as the largest finite number, so that the threshold INFINITY
+ * means "nothing fires".
  *
  * Normalised score: 100 (raw - null) / (perfect - null), with null the
  * score of a detector that never fires (-fn for each window that has a

@@ -393,6 +393,11 @@ static int detector_call_row(lua_State *L, lua_detector *u, int learn)
     double t = lua_gettop(L) >= 3 ? detector_arg(L, 3, 1) : NAN;
     size_t dims = mw_lua_read_row(L, 2, buf, ROW_STACK, 0,
                                   "number, or a row (table of numbers or series)", &row);
+    /* Reading a long row allocates, which may run a finalizer that
+     * released the detector: fetched again. */
+    u = detector_test(L, 1);
+    if (u == NULL || u->d == NULL)
+        return detector_bad(L, 1, u);
     double score;
     char err[MW_DETECT_ERRLEN];
     mw_status status = learn ? mw_detector_update_row(u->d, row, dims, t, &score, err)
@@ -585,6 +590,15 @@ static const double *rows_column(lua_State *L, int arg, int k, size_t *len)
 
 /* Reads the input's shape (pass 1: in->cols NULL) or its column pointers
  * (pass 2: in->cols has dims slots). Raises on a malformed input. */
+/* Stores column k's pointer, refusing a width beyond the slots made
+ * for the width first read (a finalizer may have changed the input). */
+static void rows_store(lua_State *L, rows_input *in, size_t k, const double *col)
+{
+    if (k >= in->cols_cap)
+        luaL_error(L, "the input changed shape while it was read");
+    in->cols[k] = col;
+}
+
 static void rows_resolve(lua_State *L, rows_input *in)
 {
     int arg = in->idx;
@@ -611,7 +625,7 @@ static void rows_resolve(lua_State *L, rows_input *in)
                                                   name != NULL ? name : luaL_typename(L, -1)));
                 lua_pop(L, 1);
                 if (in->cols != NULL)
-                    in->cols[k] = mw_series_values(f->cols[c]);
+                    rows_store(L, in, k, mw_series_values(f->cols[c]));
                 k++;
             }
         } else {
@@ -619,7 +633,7 @@ static void rows_resolve(lua_State *L, rows_input *in)
                 if ((long)c == tcol)
                     continue;
                 if (in->cols != NULL)
-                    in->cols[k] = mw_series_values(f->cols[c]);
+                    rows_store(L, in, k, mw_series_values(f->cols[c]));
                 k++;
             }
         }
@@ -656,7 +670,7 @@ static void rows_resolve(lua_State *L, rows_input *in)
             luaL_argerror(L, arg, lua_pushfstring(L, "column %d has %d values, column 1 has %d",
                                                   (int)k + 1, (int)len, (int)in->n));
         if (in->cols != NULL)
-            in->cols[k] = col;
+            rows_store(L, in, k, col);
         lua_pop(L, 1);
     }
 }
@@ -710,6 +724,7 @@ static double *rows_prepare(lua_State *L, rows_input *in, int arg, size_t buffer
     if (in->dims == 0 && in->n > 0)
         luaL_argerror(L, arg, "rows must have at least one value");
     in->cols = lua_newuserdatauv(L, (in->dims + 1) * sizeof *in->cols, 0);
+    in->cols_cap = in->dims;
     size_t rows = buffer_rows < in->n ? buffer_rows : in->n;
     if (in->dims > 0 && rows > SIZE_MAX / sizeof(double) / in->dims)
         luaL_error(L, "not enough memory");

@@ -46,6 +46,7 @@ typedef struct mw_lua_rows {
     mw_lua_rows_kind kind;
     size_t n, dims;
     const double **cols;     /* ROWS_COLUMNS: dims pointers */
+    size_t cols_cap;         /* slots in cols (the width first read) */
     const double *tcol;      /* a frame's timestamp column, or NULL */
     int idx, cols_idx;       /* the input and the column list (0: none) */
 } mw_lua_rows;

@@ -5,17 +5,31 @@
  *
  * Listing recurses with opendir/readdir and stat (symbolic links are
  * followed; a link that loops ends at PATH_MAX, reported as an error).
- * Names are collected in a Lua table and sorted there, so an error never
- * leaks a directory handle: each handle is closed before any Lua call
- * that can raise.
+ * Names are gathered in plain memory while a directory is open and
+ * handed to Lua after it is closed, so an error never leaks a handle.
  */
 #include "lua/l_fs.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+/* Plain memory owned by a userdata: freed by its __gc. */
+#define FS_BOX "moonwatch.fs.buffer"
+typedef struct fs_box {
+    char *p;
+} fs_box;
+
+static int fs_box_gc(lua_State *L)
+{
+    fs_box *box = luaL_checkudata(L, 1, FS_BOX);
+    free(box->p);
+    box->p = NULL;
+    return 0;
+}
 
 /* Appends the regular files under base/rel (rel "" at the top) whose
  * names end in suffix to the table at index t, as paths relative to base. */
@@ -25,26 +39,55 @@ static void list_into(lua_State *L, int t, const char *base, const char *rel,
     if (depth > 64)
         luaL_error(L, "cannot list '%s/%s': directories nested too deep", base, rel);
     const char *dir = *rel ? lua_pushfstring(L, "%s/%s", base, rel) : lua_pushstring(L, base);
+    /* The names are gathered in plain memory while the directory is open
+     * (no Lua call, which could raise and leak the handle); the memory
+     * belongs to a box made first, whose __gc frees it if a Lua error
+     * comes later. */
+    fs_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+    box->p = NULL;
+    luaL_setmetatable(L, FS_BOX);
     DIR *d = opendir(dir);
     if (d == NULL)
         luaL_error(L, "cannot list '%s': %s", dir, strerror(errno));
-    /* Names first (no Lua call that can raise while d is open, other than
-     * running out of memory, which closes it below), then recurse. */
-    lua_newtable(L);
-    int names = lua_gettop(L);
-    int k = 0;
+    size_t used = 0, cap = 0;
+    int k = 0, failed = 0;
     struct dirent *e;
     errno = 0;
     while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || e->d_name[0] == '.')
-            continue;
-        lua_pushstring(L, e->d_name);
-        lua_rawseti(L, names, ++k);
+        if (e->d_name[0] == '.')
+            continue;        /* ".", ".." and hidden names */
+        size_t len = strlen(e->d_name) + 1;
+        if (used + len > cap) {
+            size_t grown = cap ? cap * 2 : 4096;
+            while (grown < used + len)
+                grown *= 2;
+            char *p = realloc(box->p, grown);
+            if (p == NULL) {
+                failed = ENOMEM;
+                break;
+            }
+            box->p = p;
+            cap = grown;
+        }
+        memcpy(box->p + used, e->d_name, len);
+        used += len;
+        k++;
+        errno = 0;
     }
-    int failed = errno;
+    if (!failed)
+        failed = errno;
     closedir(d);
     if (failed)
         luaL_error(L, "cannot list '%s': %s", dir, strerror(failed));
+    const char *held = box->p;
+    lua_newtable(L);
+    int names = lua_gettop(L);
+    size_t at = 0;
+    for (int i = 1; i <= k; i++) {
+        lua_pushstring(L, held + at);
+        at += strlen(held + at) + 1;
+        lua_rawseti(L, names, i);
+    }
     size_t slen = strlen(suffix);
     for (int i = 1; i <= k; i++) {
         lua_rawgeti(L, names, i);
@@ -65,7 +108,7 @@ static void list_into(lua_State *L, int t, const char *base, const char *rel,
         }
         lua_pop(L, 3);
     }
-    lua_pop(L, 2);
+    lua_pop(L, 3);           /* the directory's name, the box, the names */
 }
 
 /* mw.fs.list(dir [, suffix]): the regular files under dir (recursively,
@@ -124,6 +167,11 @@ void mw_lua_open_fs(lua_State *L, mw_lua_state *st)
         {"mkdir", fs_mkdir},
         {NULL, NULL}
     };
+    if (luaL_newmetatable(L, FS_BOX)) {
+        lua_pushcfunction(L, fs_box_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
     lua_createtable(L, 0, 3);
     mw_lua_setfuncs(L, st, funcs);
 }

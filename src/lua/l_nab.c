@@ -12,8 +12,10 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "eval/nab.h"
 #include "iter/parse.h"
@@ -101,24 +103,27 @@ static lua_Integer json_time(json_in *in)
 static int nab_labels(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    /* The whole file in a userdata made before the file is opened: no
+     * Lua call (which could raise and leak the FILE) while it is open. */
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return luaL_error(L, "cannot open '%s': %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return luaL_error(L, "cannot read '%s': not a regular file", path);
+    if ((uint64_t)sb.st_size > (uint64_t)1 << 30)
+        return luaL_error(L, "labels '%s': larger than 1 GiB", path);
+    size_t cap = (size_t)sb.st_size;
+    char *text = lua_newuserdatauv(L, cap + 1, 0);
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return luaL_error(L, "cannot open '%s': %s", path, strerror(errno));
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    size_t got;
-    do {
-        char *dst = luaL_prepbuffer(&b);
-        got = fread(dst, 1, LUAL_BUFFERSIZE, f);
-        luaL_addsize(&b, got);
-    } while (got == LUAL_BUFFERSIZE);
+    size_t len = fread(text, 1, cap + 1, f);
     int failed = ferror(f);
     fclose(f);
     if (failed)
         return luaL_error(L, "cannot read '%s'", path);
-    luaL_pushresult(&b);
-    size_t len;
-    const char *text = lua_tolstring(L, -1, &len);
+    if (len > cap)
+        return luaL_error(L, "labels '%s': the file grew while it was read", path);
     json_in in = {L, path, text, text, text + len};
 
     lua_newtable(L);
@@ -160,6 +165,14 @@ static int nab_labels(lua_State *L)
 
 /* ---- scoring ---------------------------------------------------------- */
 
+/* t[key] without metamethods (so no Lua code runs while pointers into
+ * series are held), pushed; returns its type. idx must be absolute. */
+static int raw_field(lua_State *L, int idx, const char *key)
+{
+    lua_pushstring(L, key);
+    return lua_rawget(L, idx);
+}
+
 /* The length of a run's numbers (a series or a table of numbers) at idx,
  * checking its type; name is the field, for errors. */
 static size_t numbers_len(lua_State *L, int idx, int run, const char *name)
@@ -190,9 +203,15 @@ static const double *numbers_get(lua_State *L, int idx, int run, const char *nam
     return dst;
 }
 
-static const mw_nab_profile *check_profile(lua_State *L, int opts, mw_nab_profile *custom)
+/* A profile given as a table, with its name copied. */
+typedef struct custom_profile {
+    mw_nab_profile p;
+    char name_buf[64];
+} custom_profile;
+
+static const mw_nab_profile *check_profile(lua_State *L, int opts, custom_profile *custom)
 {
-    int t = lua_getfield(L, opts, "profile");
+    int t = raw_field(L, opts, "profile");
     const mw_nab_profile *p = &mw_nab_profiles[0];
     if (t == LUA_TSTRING) {
         p = mw_nab_profile_named(lua_tostring(L, -1));
@@ -201,10 +220,11 @@ static const mw_nab_profile *check_profile(lua_State *L, int opts, mw_nab_profil
                        lua_tostring(L, -1));
     } else if (t == LUA_TTABLE) {
         static const char *const keys[] = {"tp", "fp", "fn"};
-        double *w[] = {&custom->tp, &custom->fp, &custom->fn};
-        custom->name = "custom";
+        double *w[] = {&custom->p.tp, &custom->p.fp, &custom->p.fn};
+        snprintf(custom->name_buf, sizeof custom->name_buf, "custom");
+        custom->p.name = custom->name_buf;
         for (int k = 0; k < 3; k++) {
-            lua_getfield(L, -1, keys[k]);
+            raw_field(L, lua_gettop(L), keys[k]);
             int ok;
             double x = lua_tonumberx(L, -1, &ok);
             if (!ok || !(x >= 0) || !isfinite(x))
@@ -212,10 +232,12 @@ static const mw_nab_profile *check_profile(lua_State *L, int opts, mw_nab_profil
             *w[k] = x;
             lua_pop(L, 1);
         }
-        if (lua_getfield(L, -1, "name") == LUA_TSTRING)
-            custom->name = lua_tostring(L, -1);
+        /* The name is copied: the table's string may be gone by the time
+         * the result is pushed. */
+        if (raw_field(L, lua_gettop(L), "name") == LUA_TSTRING)
+            snprintf(custom->name_buf, sizeof custom->name_buf, "%s", lua_tostring(L, -1));
         lua_pop(L, 1);
-        p = custom;
+        p = &custom->p;
     } else if (t != LUA_TNIL) {
         luaL_error(L, "bad argument #2 to 'score' (profile must be a name or a table {tp, fp, fn}, got %s)",
                    lua_typename(L, t));
@@ -299,17 +321,17 @@ static int nab_score(lua_State *L)
         lua_replace(L, 2);
     }
     check_fields(L, 2, score_opts, "options");
-    mw_nab_profile custom;
+    custom_profile custom;
     const mw_nab_profile *profile = check_profile(L, 2, &custom);
     double fraction = MW_NAB_PROBATION;
-    if (lua_getfield(L, 2, "probation") != LUA_TNIL) {
+    if (raw_field(L, 2, "probation") != LUA_TNIL) {
         int ok;
         fraction = lua_tonumberx(L, -1, &ok);
         luaL_argcheck(L, ok && fraction >= 0 && fraction < 1, 2,
                       "probation must be a number in [0, 1)");
     }
     lua_pop(L, 1);
-    int fixed = lua_getfield(L, 2, "threshold") != LUA_TNIL;
+    int fixed = raw_field(L, 2, "threshold") != LUA_TNIL;
     double threshold = INFINITY;
     if (fixed) {
         int ok;
@@ -326,12 +348,12 @@ static int nab_score(lua_State *L)
             return luaL_error(L, "bad argument #1 to 'score' (run %d is %s, not a table)", r, luaL_typename(L, -1));
         int run = lua_gettop(L);
         check_fields(L, run, score_fields, "a run");
-        if (lua_getfield(L, run, "score") == LUA_TNIL)
+        if (raw_field(L, run, "score") == LUA_TNIL)
             return luaL_error(L, "bad argument #1 to 'score' (run %d has no 'score')", r);
         size_t n = numbers_len(L, -1, r, "score");
         if (lua_type(L, -1) == LUA_TTABLE)
             copy_rows += n;
-        if (lua_getfield(L, run, "time") != LUA_TNIL) {
+        if (raw_field(L, run, "time") != LUA_TNIL) {
             size_t nt = numbers_len(L, -1, r, "time");
             if (nt != n)
                 return luaL_error(L, "bad argument #1 to 'score' (run %d: 'time' has %d values, 'score' has %d)",
@@ -339,7 +361,7 @@ static int nab_score(lua_State *L)
             if (lua_type(L, -1) == LUA_TTABLE)
                 copy_rows += n;
         }
-        int t = lua_getfield(L, run, "windows");
+        int t = raw_field(L, run, "windows");
         if (t == LUA_TTABLE)
             n_windows += (size_t)lua_rawlen(L, -1);
         else if (t != LUA_TNIL)
@@ -355,20 +377,33 @@ static int nab_score(lua_State *L)
     mw_nab_result *results = lua_newuserdatauv(L, (size_t)n_runs * sizeof *results + 1, 0);
     int top = lua_gettop(L);
 
-    /* Pass 2: the numbers, and the windows as rows. */
+    /* Pass 2: the numbers, and the windows as rows. Fields are read raw
+     * and nothing allocates from Lua (but an error): no Lua code runs
+     * while pointers into the series are held. The runs may have changed
+     * since pass 1 (a finalizer ran during the allocations above), so
+     * every count is checked against the room made for it. */
     size_t w_at = 0;
+    const double *copies_end = copies + copy_rows;
     for (int r = 1; r <= n_runs; r++) {
-        lua_rawgeti(L, 1, r);
+        if (lua_rawgeti(L, 1, r) != LUA_TTABLE)
+            return luaL_error(L, "bad argument #1 to 'score' (the runs changed while they were read)");
         int run = lua_gettop(L);
-        lua_getfield(L, run, "score");
+        raw_field(L, run, "score");
         size_t n = numbers_len(L, -1, r, "score");
+        int copied = lua_type(L, -1) == LUA_TTABLE;
+        if (copied && n > (size_t)(copies_end - copies))
+            return luaL_error(L, "bad argument #1 to 'score' (the runs changed while they were read)");
         const double *score = numbers_get(L, -1, r, "score", copies);
-        if (lua_type(L, -1) == LUA_TTABLE)
+        if (copied)
             copies += n;
         const double *time = NULL;
-        if (lua_getfield(L, run, "time") != LUA_TNIL) {
+        if (raw_field(L, run, "time") != LUA_TNIL) {
+            copied = lua_type(L, -1) == LUA_TTABLE;
+            if (numbers_len(L, -1, r, "time") != n
+                || (copied && n > (size_t)(copies_end - copies)))
+                return luaL_error(L, "bad argument #1 to 'score' (the runs changed while they were read)");
             time = numbers_get(L, -1, r, "time", copies);
-            if (lua_type(L, -1) == LUA_TTABLE)
+            if (copied)
                 copies += n;
             for (size_t i = 1; i < n; i++)
                 if (!(time[i] >= time[i - 1]))
@@ -376,9 +411,11 @@ static int nab_score(lua_State *L)
                                       r, (int)i + 1);
         }
         series[r - 1] = (mw_nab_series){score, n, windows + w_at, 0};
-        if (lua_getfield(L, run, "windows") == LUA_TTABLE) {
+        if (raw_field(L, run, "windows") == LUA_TTABLE) {
             int wt = lua_gettop(L);
             size_t k = (size_t)lua_rawlen(L, wt);
+            if (k > n_windows - w_at)
+                return luaL_error(L, "bad argument #1 to 'score' (the runs changed while they were read)");
             for (size_t j = 0; j < k; j++) {
                 size_t rows[2];
                 if (lua_rawgeti(L, wt, (lua_Integer)j + 1) != LUA_TTABLE)
@@ -395,7 +432,10 @@ static int nab_score(lua_State *L)
                         rows[e] = find_time(time, n, x);
                         if (rows[e] == SIZE_MAX) {
                             char buf[MW_TIME_TEXT];
-                            mw_format_time((int64_t)x, buf);
+                            if (isfinite(x) && fabs(x) < 9.2e18)
+                                mw_format_time((int64_t)x, buf);
+                            else
+                                snprintf(buf, sizeof buf, "%g", x);
                             return luaL_error(L, "bad argument #1 to 'score' (run %d: window %d's %s %s is not a time of the run)",
                                               r, (int)j + 1, e ? "end" : "start", buf);
                         }
@@ -466,7 +506,7 @@ static int nab_score(lua_State *L)
     for (int r = 0; r < n_runs; r++) {
         push_result(L, &results[r], series[r].n);
         lua_rawgeti(L, 1, r + 1);
-        lua_getfield(L, -1, "name");
+        raw_field(L, lua_gettop(L), "name");
         lua_setfield(L, -3, "name");
         lua_pop(L, 1);
         lua_rawseti(L, -2, r + 1);

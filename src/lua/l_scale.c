@@ -158,6 +158,7 @@ static int scale_call(lua_State *L, int learn)
     double *row;
     size_t dims = mw_lua_read_row(L, 2, buf, SCALE_ROW_STACK, 1,
                                   "row (table of numbers or series)", &row);
+    s = scaler_check(L, 1);   /* a long row allocates: a finalizer may have run */
     char err[MW_SCALE_ERRLEN];
     mw_status status = learn ? mw_scaler_set_dims(s, dims, err)
                              : (s->dims == dims ? MW_OK : MW_EINVAL);

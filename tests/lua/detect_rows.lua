@@ -97,6 +97,35 @@ t.raises("a row has 1 to 4096 values (got 5000)", function()
   for i = 1, 5000 do wide[i] = 0 end
   kind():update(wide)
 end)
+-- A finalizer that runs while the rows are read can neither grow the
+-- input past the room made for it nor release the detector under us:
+-- clean errors, tried until the collector runs at the right moment.
+do
+  local saved = {collectgarbage("incremental")}
+  collectgarbage("generational", 1, 100)
+  local s = mw.series.zeros(20000)
+  local grew
+  for _ = 1, 200 do
+    local d = mw.detect.iforest{}
+    local cols = {s, s}
+    setmetatable({}, {__gc = function() for i = 3, 64 do cols[i] = s end end})
+    local ok, e = pcall(d.fit, d, cols)
+    if not ok then grew = e; break end
+  end
+  if grew then assert(grew:find("changed shape", 1, true), grew) end
+  local d = mw.detect.knn{}
+  local wide = {}
+  for i = 1, 4000 do wide[i] = i end
+  local released
+  for trial = 1, 200 do
+    setmetatable({}, {__gc = function() if trial > 1 then d:release() end end})
+    local ok, e = pcall(d.update, d, wide)
+    if not ok then released = e; break end
+  end
+  if released then assert(released:find("released detector", 1, true), released) end
+  collectgarbage("incremental")
+end
+
 -- An empty input: no rows, no scores.
 t.eq(#kind():run{}, 0, "no rows")
 

@@ -226,6 +226,40 @@ if io.open(nab) then
   end
 end
 
+-- Run tables are read raw: an __index is never called, so it cannot
+-- change the runs (or release a series) while their numbers are held.
+do
+  local calls = 0
+  local held = mw.series(scores{[41] = 1})
+  local run = setmetatable({score = held, windows = W}, {__index = function(_, k)
+    calls = calls + 1
+    held:release()
+    return nil
+  end})
+  close(mw.nab.score{run}.score, 100, "a run with an __index")
+  t.eq(calls, 0, "__index is never called")
+  held:release()
+  -- A custom profile's name survives until the result is made.
+  local r = mw.nab.score({{score = scores{[41] = 1}, windows = W}},
+                         {profile = {tp = 1, fp = 0.11, fn = 1, name = ("x"):rep(10) .. "y"}})
+  t.eq(r.profile, "xxxxxxxxxxy", "custom profile name")
+end
+
+-- +inf scores fire at the highest finite threshold; inf means none fires.
+do
+  local s = scores{}
+  s[20] = math.huge
+  local r = mw.nab.score{{score = s, windows = W}}
+  t.eq(r.threshold, math.huge, "firing nothing is best")
+  t.eq(r.fp, 0, "and nothing fired")
+  close(r.score, 0, "so the null score")
+  s[41] = math.huge
+  r = mw.nab.score{{score = s, windows = W}}
+  close(r.raw, 1 - 0.11, "+inf rows fire together")
+  t.raises("window 1's start 1e+300 is not a time of the run", mw.nab.score,
+           {{score = {1, 2}, time = {1, 2}, windows = {{1e300, 2}}}})
+end
+
 -- mw.time
 t.eq(mw.time.parse("1970-01-02"), 86400000, "parse a date")
 t.eq(mw.time.format(86400000 + 1), "1970-01-02 00:00:00.001", "format with ms")

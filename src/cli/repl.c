@@ -293,8 +293,10 @@ static void repl_editor_open(repl *r)
     el_set(r->el, EL_GETCFN, repl_getc);
     if (r->history != NULL)
         el_set(r->el, EL_HIST, history, r->history);
-    el_set(r->el, EL_ADDFN, "mw-complete", "complete the word before the cursor",
-           repl_complete);
+    /* The wide call keeps the static names; the narrow one would copy
+     * them and never free the copies. */
+    el_wset(r->el, EL_ADDFN, L"mw-complete", L"complete the word before the cursor",
+            repl_complete);
     el_set(r->el, EL_BIND, "^I", "mw-complete", NULL);
     el_source(r->el, NULL); /* the user's ~/.editrc, if any */
 }

@@ -28,9 +28,10 @@
  * It must never write to argv (lua.c does, for -l); the `arg` table and the
  * strings given to -l stay as the user typed them.
  *
- * The read-eval-print loop is the plain one of lua.c built without
- * readline; it lives in the cli_repl_* functions alone so that it can be
- * replaced as a block.
+ * The read-eval-print loop for piped input is the plain one of lua.c built
+ * without readline (the cli_repl_* functions); a terminal gets the
+ * interactive prompt of repl.c (line editing, completion, pretty printing,
+ * :commands), given cli_docall and cli_report to run and report with.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* sigaction, isatty */
@@ -51,6 +52,7 @@
 #endif
 
 #include "cli/embedded.h"
+#include "cli/repl.h"
 #include "core/alloc.h"
 #include "iter/parse.h"
 #include "lua/state.h"
@@ -657,13 +659,26 @@ static void cli_repl_print(lua_State *L, const cli_ctx *ctx)
                                     lua_tostring(L, -1)));
 }
 
+/* repl_host's report: cli_report with the command's context. */
+static int cli_repl_report(lua_State *L, void *ud, int status)
+{
+    return cli_report(L, (const cli_ctx *)ud, status);
+}
+
 /* Reads, evaluates and prints until end of input. Messages go without the
- * program name, as the user is at the keyboard. */
+ * program name, as the user is at the keyboard. A terminal gets repl.c's
+ * prompt; anything else the plain loop, as lua.c without readline. */
 static void cli_repl_run(lua_State *L, cli_ctx *ctx)
 {
     const char *saved_progname = ctx->progname;
     int status;
     ctx->progname = NULL;
+    if (isatty(STDIN_FILENO)) {
+        repl_host host = {cli_docall, cli_repl_report, ctx, ctx->alloc};
+        repl_run(L, &host);
+        ctx->progname = saved_progname;
+        return;
+    }
     while ((status = cli_repl_loadline(L)) != -1) {
         if (status == LUA_OK)
             status = cli_docall(L, 0, LUA_MULTRET);

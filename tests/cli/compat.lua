@@ -10,9 +10,10 @@ LUA_PATH* and LUA_CPATH* unset unless the case sets them, and compares
 stdout, stderr and the exit status. Each binary's path is replaced with
 "<prog>" first: it is the progname that starts every message, and what
 arg[-1] or arg[0] hold. A few checks are of moonwatch alone: what it adds
-(the `mw` global, its version line), its REPL (the system lua5.4 uses
-readline, which echoes piped input), and Lua 5.4.6 behaviour that an older
-system lua5.4 lacks.
+(the `mw` global, its version line), its REPL with -i on piped input
+(the system lua5.4 uses readline, which echoes piped input), and Lua 5.4.6
+behaviour that an older system lua5.4 lacks. The prompt a terminal gets
+(line editing, completion, :commands) is tested by tests/test_repl.c.
 
 Exit status: 0 when every case passes; 1 with a report of each mismatch;
 77 (skipped) when the lua5.4 binary does not exist. It uses only the
@@ -321,6 +322,22 @@ local compared = {
     args = { "--" }, stdin = "print('stdin after --', arg[1])\n" },
   { name = "no arguments and stdin not a terminal: runs stdin",
     args = {}, stdin = "print('piped', #arg, ...)\nerror('at the end')\n" },
+  -- Piped input is a script, never the interactive prompt (which is for
+  -- a terminal: tests/test_repl.c): no values printed, no ':' commands.
+  { name = "a program piped into -",
+    args = { "-" },
+    stdin = "local t = {1, 2, 3}\nfor i, v in ipairs(t) do\n  print(i, v)\nend\n"
+            .. "print(#t, select('#', ...))\nreturn t\n" },
+  { name = "a program piped in without arguments",
+    args = {},
+    stdin = "local function f(n)\n  if n < 2 then return n end\n"
+            .. "  return f(n - 1) + f(n - 2)\nend\nprint(f(20))\nio.write('no newline')" },
+  { name = "piped expressions are not printed: a syntax error, as in lua",
+    args = { "-" }, stdin = "x = 1\nx\n" },
+  { name = "piped ':' commands are not commands",
+    args = {}, stdin = ":mem\n" },
+  { name = "a piped program that fails half-way",
+    args = { "-" }, stdin = "print('before')\nlocal t = nil\nprint(t.x)\nprint('after')\n" },
   { name = "stdin piped into a script",
     args = { "fixtures/read_stdin.lua" }, stdin = "alpha\nbeta\n\ngamma" },
 

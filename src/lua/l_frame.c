@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iter/parse.h"
 #include "lua/handle.h"
 #include "lua/l_series.h"
 #include "types/frame.h"
@@ -319,7 +320,8 @@ static int frame_add(lua_State *L)
 /* frame(4032 rows, 2 columns)
  *          timestamp       value
  *     1   1396310400000   19.7613
- * ... the first FRAME_SHOW_ROWS rows, values with %.6g. All read before
+ * ... the first FRAME_SHOW_ROWS rows, values with %.6g (a timestamp
+ * column of epoch milliseconds as UTC times). All read before
  * the first Lua call. */
 static int frame_tostring(lua_State *L)
 {
@@ -341,13 +343,31 @@ static int frame_tostring(lua_State *L)
     size_t rows = f->nrows < FRAME_SHOW_ROWS ? f->nrows : FRAME_SHOW_ROWS;
     size_t cols = f->ncols < 12 ? f->ncols : 12;
     if (cols > 0) {
+        /* A column called timestamp whose shown values are whole epoch
+         * milliseconds (as the readers make them) prints as UTC times. */
+        int is_time[12];
+        for (size_t c = 0; c < cols; c++) {
+            is_time[c] = strcmp(f->names[c]->bytes, "timestamp") == 0;
+            for (size_t r = 0; is_time[c] && r < rows; r++) {
+                double t = mw_series_values(f->cols[c])[r];
+                is_time[c] = t == floor(t) && fabs(t) < 9.2e18;
+            }
+        }
         FRAME_PRINT("\n%6s", "");
         for (size_t c = 0; c < cols; c++)
-            FRAME_PRINT(" %14.14s", f->names[c]->bytes);
+            FRAME_PRINT(is_time[c] ? " %19.19s" : " %14.14s", f->names[c]->bytes);
         for (size_t r = 0; r < rows; r++) {
             FRAME_PRINT("\n%6zu", r + 1);
-            for (size_t c = 0; c < cols; c++)
-                FRAME_PRINT(" %14.6g", mw_series_values(f->cols[c])[r]);
+            for (size_t c = 0; c < cols; c++) {
+                double v = mw_series_values(f->cols[c])[r];
+                if (is_time[c]) {
+                    char when[MW_TIME_TEXT];
+                    mw_format_time((int64_t)v, when);
+                    FRAME_PRINT(" %19s", when);
+                } else {
+                    FRAME_PRINT(" %14.6g", v);
+                }
+            }
         }
         if (f->nrows > rows)
             FRAME_PRINT("\n%6s ... %zu more rows", "", f->nrows - rows);

@@ -48,6 +48,11 @@ assert(s:find("95 more rows", 1, true), s)
 local lines = 0
 for _ in s:gmatch("\n") do lines = lines + 1 end
 t.eq(lines, 7, "header, names, 5 rows, the rest")
+-- A timestamp column of epoch milliseconds shows as UTC times.
+local timed = mw.frame{timestamp = mw.series{1397088240000, 1397088540000}, value = mw.series{1.5, 2}}
+assert(tostring(timed):find("2014-04-10 00:04:00", 1, true), tostring(timed))
+local odd = mw.frame{timestamp = mw.series{1.5, 2}}
+assert(tostring(odd):find("1.5", 1, true), "a timestamp column that is not whole milliseconds stays numbers")
 t.raises("column 'x' must be a series or a table of numbers", function() mw.frame{x = 1} end)
 
 -- Rings: a window of the last n values with running statistics.

@@ -114,4 +114,21 @@ assert(#t == 300000)
 mw.mem.limit(false)
 assert(mw.mem.stats().budget == nil)
 
+-- The profiler and the timeline watch Lua's allocations too, so they need
+-- a state on moonwatch's allocator and say so; snapshots need only the
+-- native heap.
+raises("needs a Lua state on moonwatch's allocator", mw.mem.profile, function() end)
+raises("needs a Lua state on moonwatch's allocator", mw.mem.timeline, {})
+mw.mem.trace(true)
+local traced = mw.list{1, 2}
+local snap = mw.mem.snapshot()
+assert(snap.traced and snap.total > 0)
+local found = false
+for _, e in ipairs(snap.entries) do
+  if e.type == "list" and e.site:find("module.lua:%d+") then found = true end
+end
+assert(found, "the list's site is a line of this script")
+traced:release()
+mw.mem.trace(false)
+
 print("module: ok")

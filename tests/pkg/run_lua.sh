@@ -9,12 +9,12 @@
 # compiler CC names a shared one (gcc), else the test is skipped. Leak
 # checking stays on: lua.c closes its state, so every block is freed.
 lua=$1 module_dir=$2 sanitize=$3 cc=$4 script=$5
+preload=
 if ! command -v "$lua" >/dev/null 2>&1; then
     echo "skipped: no stock Lua interpreter ($lua)"
     exit 77
 fi
 if [ "$sanitize" != none ] && [ -n "$sanitize" ]; then
-    preload=
     for part in $(echo "$sanitize" | tr ',' ' '); do
         case $part in
             address) lib=libasan.so ;;
@@ -27,9 +27,8 @@ if [ "$sanitize" != none ] && [ -n "$sanitize" ]; then
             *) echo "skipped: $cc has no shared $lib to preload into $lua"; exit 77 ;;
         esac
     done
-    LD_PRELOAD=$preload
-    export LD_PRELOAD
 fi
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/mw-module.XXXXXX") || exit 1
 trap 'rm -rf "$scratch"' EXIT
-LUA_CPATH="$module_dir/?.so" "$lua" "$script" "$scratch"
+# the preload for the interpreter alone, not for mktemp or rm
+LD_PRELOAD=${preload:-${LD_PRELOAD:-}} LUA_CPATH="$module_dir/?.so" "$lua" "$script" "$scratch"

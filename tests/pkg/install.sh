@@ -19,6 +19,7 @@ done
 
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+words() { printf '%s' "$1" | tr '\n' ' '; }
 
 dest=$(mktemp -d "${TMPDIR:-/tmp}/mw-install.XXXXXX") || exit 1
 trap 'rm -rf "$dest"' EXIT
@@ -30,6 +31,8 @@ fi
 rm -f "$dest.log"
 
 # The install directories of this build, as PREFIX LIBDIR INCLUDEDIR ...
+# (absolute paths without spaces: word splitting wanted)
+# shellcheck disable=SC2046
 set -- $(python3 - "$build" <<'PY'
 import json, os, sys
 with open(os.path.join(sys.argv[1], 'meson-info', 'intro-buildoptions.json')) as f:
@@ -81,11 +84,11 @@ fi
 # Exports: mw_* and luaopen_moonwatch only, and at least the header's.
 for so in "$libdir/libmoonwatch.so.0.1.0" "$module"; do
     exported=$(nm -D --defined-only "$so" | awk '{print $3}' | sort)
-    echo "exports of ${so##*/}:" $exported
-    stray=$(printf '%s\n' $exported | grep -v -e '^mw_' -e '^luaopen_moonwatch$')
-    [ -z "$stray" ] || fail "${so##*/} exports non-mw_ symbols:" $stray
+    echo "exports of ${so##*/}: $(words "$exported")"
+    stray=$(printf '%s\n' "$exported" | grep -v -e '^mw_' -e '^luaopen_moonwatch$')
+    [ -z "$stray" ] || fail "${so##*/} exports non-mw_ symbols: $(words "$stray")"
     for sym in mw_version mw_strerror luaopen_moonwatch; do
-        printf '%s\n' $exported | grep -qx "$sym" || fail "${so##*/} does not export $sym"
+        printf '%s\n' "$exported" | grep -qx "$sym" || fail "${so##*/} does not export $sym"
     done
 done
 
@@ -107,11 +110,11 @@ fi
 names=$("$cc" -E -P -I"$includedir" "$work/alone.c" | grep -oE '[A-Za-z_][A-Za-z0-9_]*' | sort -u |
         grep -vxE 'typedef|enum|struct|const|char|int|void|extern|__attribute__|visibility|default' |
         grep -vE '^(mw_|MW_)' | grep -vxE 'luaopen_moonwatch|lua_State|L|status')
-[ -z "$names" ] || fail "moonwatch.h declares names without the mw_ prefix:" $names
+[ -z "$names" ] || fail "moonwatch.h declares names without the mw_ prefix: $(words "$names")"
 macros=$("$cc" -dM -E -I"$includedir" "$work/alone.c" | awk '{print $2}' | sort >"$work/all"
          printf '' | "$cc" -dM -E - | awk '{print $2}' | sort >"$work/builtin"
          comm -23 "$work/all" "$work/builtin" | grep -vE '^(MW_|MOONWATCH_H$)')
-[ -z "$macros" ] || fail "moonwatch.h defines macros without the MW_ prefix:" $macros
+[ -z "$macros" ] || fail "moonwatch.h defines macros without the MW_ prefix: $(words "$macros")"
 
 # pkg-config against the installed .pc, its prefix moved into the scratch
 # directory (in a copy: --define-variable would move Lua's too), then a

@@ -25,6 +25,10 @@
 -- (reward_low_FN_rate); chosen on nothing but general defaults, and
 -- stable around them: window 288..all history gives 71.2..72.3, tolerance
 -- 0.02..0.05 gives 71.4..72.3 (docs/PERFORMANCE.md has the table).
+
+-- The module, also when a stock lua5.4 requires this file (no global mw).
+local mw = require "moonwatch"
+
 return {
   name = "default",
   summary = "likelihood of the windowed z-score, plus new extremes beyond the range",

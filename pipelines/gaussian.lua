@@ -9,6 +9,10 @@
 -- Parameters: window (values in the sliding window, default 288: a day
 -- of 5-minute samples) and sigmas (the distance that is an anomaly,
 -- default 4).
+
+-- The module, also when a stock lua5.4 requires this file (no global mw).
+local mw = require "moonwatch"
+
 return {
   name = "gaussian",
   summary = "windowed Gaussian: |x - mean| / std over a sliding window",

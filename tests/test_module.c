@@ -2,7 +2,8 @@
  * test_module.c: the moonwatch module in a Lua state the host made with
  * luaL_newstate (as a stock lua5.4 does with require "moonwatch"): it
  * works, and a host finalizer that runs after the module's own at
- * lua_close gets a clear error, never freed memory.
+ * lua_close gets a clear error, never freed memory. The shipped
+ * pipelines come with the module, without overriding a host's own loader.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -90,11 +91,31 @@ static void test_use_after_module_closed(void **state)
     assert_non_null(strstr(w.text, "the Lua state is closing"));
 }
 
+static void test_pipelines_preloaded(void **state)
+{
+    (void)state;
+    warnings w = {{0}, 0};
+    lua_State *L = new_host_state(&w);
+    run(L,
+        "package.preload['moonwatch.pipelines.gaussian'] = function() return 'host' end\n"
+        "local mw = require 'moonwatch'\n"
+        "assert(require 'moonwatch.pipelines.gaussian' == 'host')\n"
+        "local d = require 'moonwatch.pipelines.default'\n"
+        "assert(d.name == 'default' and type(d.new) == 'function')\n"
+        "local p = d.new(d.params)\n"
+        "local scores = p:run(mw.series{1, 2, 3})\n"
+        "assert(mw.type(scores) == 'series' and #scores == 3)\n"
+        "p:release()\n");
+    lua_close(L);
+    assert_int_equal(w.len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_require_in_stock_state),
         cmocka_unit_test(test_use_after_module_closed),
+        cmocka_unit_test(test_pipelines_preloaded),
     };
     return cmocka_run_group_tests_name("module", tests, NULL, NULL);
 }

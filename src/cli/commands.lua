@@ -1,13 +1,13 @@
 -- commands.lua: `moonwatch detect` and `moonwatch eval`, built into the
 -- command (tools/embed.c). Called with the command's name and a table of
--- the built-in files ({["pipelines/default"] = source, ...}); the
--- arguments after the command's name are in `arg` (1..n). Returns the
--- exit status.
+-- the command's built-in files; the built-in pipelines come from the
+-- library (package.preload["moonwatch.pipelines.<name>"]). The arguments
+-- after the command's name are in `arg` (1..n). Returns the exit status.
 --
 -- Errors a user can fix (a bad option, a missing file, a malformed row)
 -- are reported as "moonwatch detect: message" without a traceback; rows
 -- already written stay written.
-local command, builtin = ...
+local command = ...
 local prog = "moonwatch " .. command
 
 local USAGE = {
@@ -152,11 +152,16 @@ local function sorted_keys(t)
   return keys
 end
 
--- The pipelines built into the command, by name.
+-- The pipelines built into the library: luaopen_moonwatch registers a
+-- loader for each as package.preload["moonwatch.pipelines.<name>"].
+local function builtin_loader(name)
+  return package.preload["moonwatch.pipelines." .. name]
+end
+
 local function builtin_names()
   local names = {}
-  for key in pairs(builtin) do
-    local name = key:match("^pipelines/(.+)$")
+  for key in pairs(package.preload) do
+    local name = key:match("^moonwatch%.pipelines%.(.+)$")
     if name then names[#names + 1] = name end
   end
   table.sort(names)
@@ -167,8 +172,8 @@ end
 -- {name, summary, params, new}.
 local function load_definition(spec)
   local chunk, err
-  if builtin["pipelines/" .. spec] and not spec:find("/", 1, true) and not spec:find("%.lua$") then
-    chunk, err = load(builtin["pipelines/" .. spec], "=pipelines/" .. spec .. ".lua", "t")
+  if not spec:find("/", 1, true) and not spec:find("%.lua$") and builtin_loader(spec) then
+    chunk = builtin_loader(spec)
   else
     local fh = io.open(spec, "r")
     if not fh then

@@ -437,8 +437,8 @@ static int cli_is_command(const char *word)
 }
 
 /* Runs a built-in command: the embedded commands.lua, given the command's
- * name and a table of the embedded files (the pipelines); its result is
- * the exit status. Returns 1 when the command succeeded. */
+ * name and a table of the command's embedded files; its result is the
+ * exit status (the pipelines it finds in package.preload). Returns 1 when the command succeeded. */
 static int cli_handle_command(lua_State *L, cli_ctx *ctx, const char *name)
 {
     const mw_embedded *commands = NULL;
@@ -488,36 +488,14 @@ static int cli_handle_luainit(lua_State *L, const cli_ctx *ctx)
 
 /* Makes require("moonwatch") open the module and sets the global `mw` to
  * it. Preloading, rather than calling luaopen_moonwatch directly, leaves
- * package.loaded.moonwatch == mw, as any other module. */
-/* package.preload["moonwatch.pipelines.<name>"]: runs the built-in
- * pipeline file (upvalue 1, an mw_embedded) and returns its table. */
-static int cli_load_pipeline(lua_State *L)
-{
-    const mw_embedded *e = lua_touserdata(L, lua_upvalueindex(1));
-    lua_pushfstring(L, "=%s.lua", e->name);
-    if (luaL_loadbufferx(L, e->text, e->len, lua_tostring(L, -1), "t") != LUA_OK)
-        return lua_error(L);
-    lua_call(L, 0, 1);
-    return 1;
-}
-
+ * package.loaded.moonwatch == mw, as any other module. The module
+ * registers the shipped pipelines ("moonwatch.pipelines.default") itself. */
 static int cli_open_moonwatch(lua_State *L, const cli_ctx *ctx)
 {
     int status;
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     lua_pushcfunction(L, luaopen_moonwatch);
     lua_setfield(L, -2, "moonwatch");
-    /* The shipped pipelines, for scripts: require "moonwatch.pipelines.default". */
-    for (const mw_embedded *e = mw_cli_embedded; e->name != NULL; e++) {
-        if (strncmp(e->name, "pipelines/", 10) != 0)
-            continue;
-        lua_pushlightuserdata(L, (void *)e);
-        lua_pushcclosure(L, cli_load_pipeline, 1);
-        lua_pushfstring(L, "moonwatch.pipelines.%s", e->name + 10);
-        lua_insert(L, -2);
-        lua_setfield(L, -3, lua_tostring(L, -2));
-        lua_pop(L, 1);
-    }
     lua_pop(L, 1);
     lua_getglobal(L, "require");
     lua_pushliteral(L, "moonwatch");

@@ -5,9 +5,15 @@
  * It creates (or finds) the module state, registers the handle classes
  * and assembles the sub-tables. Opening the module twice in one Lua state
  * returns tables over the same heap.
+ *
+ * It is both the `mw` of the moonwatch command and a Lua C module that a
+ * stock lua5.4 loads with require "moonwatch" (moonwatch.so); either way
+ * the shipped pipelines come with it, built in (lua/embedded.h), as
+ * package.preload["moonwatch.pipelines.<name>"].
  */
 #include "moonwatch.h"
 
+#include "lua/embedded.h"
 #include "lua/handle.h"
 #include "lua/l_gc.h"
 #include "lua/l_csv.h"
@@ -71,6 +77,37 @@ static int mw_typeof(lua_State *L)
     return 1;
 }
 
+/* package.preload["moonwatch.pipelines.<name>"]: runs the built-in
+ * pipeline file (upvalue 1, an mw_embedded) and returns its table. */
+static int mw_load_pipeline(lua_State *L)
+{
+    const mw_embedded *e = lua_touserdata(L, lua_upvalueindex(1));
+    lua_pushfstring(L, "=%s.lua", e->name);
+    if (luaL_loadbufferx(L, e->text, e->len, lua_tostring(L, -1), "t") != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, 1);
+    return 1;
+}
+
+/* Registers a loader for each built-in pipeline ("pipelines/default"
+ * becomes "moonwatch.pipelines.default"), leaving alone any the host has
+ * already put in package.preload under that name. */
+static void mw_preload_pipelines(lua_State *L)
+{
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    for (const mw_embedded *e = mw_lua_pipelines; e->name != NULL; e++) {
+        luaL_gsub(L, e->name, "/", ".");
+        const char *name = lua_pushfstring(L, "moonwatch.%s", lua_tostring(L, -1));
+        if (lua_getfield(L, -3, name) == LUA_TNIL) {
+            lua_pushlightuserdata(L, (void *)e);
+            lua_pushcclosure(L, mw_load_pipeline, 1);
+            lua_setfield(L, -5, name);
+        }
+        lua_pop(L, 3);
+    }
+    lua_pop(L, 1);
+}
+
 int luaopen_moonwatch(lua_State *L)
 {
     mw_lua_state *st = mw_lua_state_open(L);
@@ -118,5 +155,6 @@ int luaopen_moonwatch(lua_State *L)
     mw_lua_open_jsonl(L, st);
     lua_pushliteral(L, MW_VERSION);
     lua_setfield(L, -2, "version");
+    mw_preload_pipelines(L);
     return 1;
 }

@@ -76,10 +76,14 @@ t.raises("it is a directory", function() mw.csv("/tmp") end)
 
 -- Early release: <close> closes the file at a break.
 local pid do local s = assert(io.open("/proc/self/stat")); pid = s:read("n"); s:close() end
+-- The descriptors of this process open on the test's file (counting
+-- only those, so a pipe or another test's file cannot change the count).
 local function open_fds()
-  local p = io.popen("ls /proc/" .. pid .. "/fd")
+  local p = io.popen("ls -l /proc/" .. pid .. "/fd")
   local n = 0
-  for _ in p:lines() do n = n + 1 end
+  for line in p:lines() do
+    if line:sub(-(#tmp + 3)) == "-> " .. tmp then n = n + 1 end
+  end
   p:close()
   return n
 end

@@ -45,7 +45,8 @@ typedef enum mw_status {
     MW_ERANGE,      /* an index or size out of range */
     MW_EKEY,        /* a key that cannot be used (nil, NaN, wrong type) */
     MW_ETYPE,       /* a value of the wrong type */
-    MW_EINVAL       /* an invalid argument */
+    MW_EINVAL,      /* an invalid argument */
+    MW_ESCRIPT      /* a Lua script raised an error (mw_runtime_error) */
 } mw_status;
 
 /* Returns a static, human-readable description of a status code ("memory
@@ -65,6 +66,148 @@ struct lua_State;
  * already has loaders of those names. Raises a Lua error if memory runs
  * out. */
 MW_API int luaopen_moonwatch(struct lua_State *L);
+
+#include <stddef.h>
+
+/* {====================================================================
+ * The runtime: a Lua state with the module, for hosts that do not use Lua
+ *
+ * A runtime is a Lua 5.4 state on moonwatch's accounting allocator, with
+ * the standard libraries, the module as the global `mw` (as in the
+ * moonwatch command) and print routed to the host. Every script runs
+ * protected: an error never unwinds into the host, it becomes a status
+ * and a message (mw_runtime_error).
+ *
+ * Thread rules: a runtime belongs to one thread at a time; different
+ * runtimes may run on different threads at once.
+ * ===================================================================== */
+
+typedef struct mw_runtime mw_runtime;
+
+/* Receives what scripts print: one call per print(), text being the
+ * values converted by tostring, separated by tabs and ending in "\n"
+ * (len bytes, not NUL-terminated; borrowed for the call only). */
+typedef void (*mw_print_fn)(void *ud, const char *text, size_t len);
+
+typedef struct mw_runtime_config {
+    size_t max_memory;     /* bytes for Lua and native objects; 0: no budget */
+    unsigned long max_instructions; /* Lua VM instructions per call of
+                            * mw_runtime_load_* / mw_runtime_call; 0: no limit */
+    mw_print_fn print;     /* NULL: print writes to stdout, as Lua's does */
+    void *print_ud;        /* passed to print */
+} mw_runtime_config;
+
+/* Memory figures of a runtime, in bytes. */
+typedef struct mw_memory {
+    size_t lua;            /* Lua's own heap */
+    size_t native;         /* the native heap and detectors (with pool pages) */
+    size_t total;          /* lua + native */
+    size_t peak;           /* the highest total seen */
+    size_t budget;         /* the limit, 0 if none */
+} mw_memory;
+
+/* Fills cfg with the defaults: no budget, no instruction limit, print to
+ * stdout. */
+MW_API void mw_runtime_config_init(mw_runtime_config *cfg);
+
+/* Creates a runtime with cfg (NULL: the defaults; cfg is copied, not
+ * kept). Returns a new runtime the caller owns (free it with
+ * mw_runtime_free), or NULL when memory runs out or max_memory is below
+ * what the libraries take once opened. */
+MW_API mw_runtime *mw_runtime_new(const mw_runtime_config *cfg);
+
+/* Closes the Lua state and frees everything the runtime holds (rt may be
+ * NULL). Strings returned by mw_runtime_error become invalid. */
+MW_API void mw_runtime_free(mw_runtime *rt);
+
+/* Compiles and runs code as a chunk named chunkname ("=name" or "@file"
+ * as in Lua; NULL: "=(string)"). Returns MW_OK; MW_ESCRIPT for a syntax
+ * or runtime error, the instruction limit included; MW_EBUDGET or
+ * MW_ENOMEM when Lua's own allocation failed (the module's native
+ * allocations report as MW_ESCRIPT, "memory limit exceeded ..."), MW_EINVAL
+ * for a NULL rt or code. On failure mw_runtime_error has the message. */
+MW_API int mw_runtime_load_string(mw_runtime *rt, const char *code, const char *chunkname);
+
+/* As mw_runtime_load_string for the file at path (a missing or unreadable
+ * file is MW_ESCRIPT, "cannot open ..."). */
+MW_API int mw_runtime_load_file(mw_runtime *rt, const char *path);
+
+/* Calls the global function fname with nargs numbers (args may be NULL if
+ * nargs is 0) and stores its first result, which must be a number, in
+ * *result (result may be NULL to drop it). Returns MW_OK; MW_ETYPE if
+ * fname is not a function or its result not a number; the statuses of
+ * mw_runtime_load_string for an error in the call. *result is untouched
+ * on failure. */
+MW_API int mw_runtime_call(mw_runtime *rt, const char *fname, const double *args,
+                           size_t nargs, double *result);
+
+/* The message of the last failed call of rt, with the Lua traceback
+ * ("stack traceback: ...") for a runtime error; "" if none has failed.
+ * Owned by the runtime, valid until its next call. Lua reports its own
+ * memory errors without a traceback. */
+MW_API const char *mw_runtime_error(const mw_runtime *rt);
+
+/* Fills *out with rt's memory figures. Returns MW_OK, or MW_EINVAL for a
+ * NULL argument. */
+MW_API int mw_runtime_memory(const mw_runtime *rt, mw_memory *out);
+
+/* The runtime's Lua state, borrowed, for hosts that want the Lua API
+ * itself. Errors raised on it outside a protected call abort. */
+MW_API struct lua_State *mw_runtime_lua(mw_runtime *rt);
+
+/* }==================================================================== */
+
+/* {====================================================================
+ * Detectors without Lua
+ *
+ * The detectors of mw.detect (and the thresholders of mw.thresh) for C
+ * hosts: each mw_det owns its detector and an accounting allocator of its
+ * own, needs no runtime and never touches Lua. Scores are the same bits
+ * as in Lua for the same parameters and input.
+ *
+ * Thread rules: one thread at a time per mw_det; different ones may be
+ * used on different threads at once.
+ * ===================================================================== */
+
+typedef struct mw_det mw_det;
+
+/* Creates a detector of kind ("zscore", "ewma", ...: the names of
+ * mw.detect and mw.thresh) with params, a comma-separated list of
+ * name=value ("window=500,side=up"; NULL or "" for the defaults; booleans
+ * as true/false). Returns a new detector the caller owns (free it with
+ * mw_det_free), or NULL with the reason in err (errlen bytes, always
+ * NUL-terminated; err may be NULL): an unknown kind or parameter, or a
+ * value out of range, named as "window must be an integer in [2, ...]". */
+MW_API mw_det *mw_det_new(const char *kind, const char *params, char *err, size_t errlen);
+
+/* Learns x and returns its score, computed before learning it. A NaN or
+ * infinite x scores NaN and is not learned. */
+MW_API double mw_det_update(mw_det *h, double x);
+
+/* The score mw_det_update would return, without learning. */
+MW_API double mw_det_score(const mw_det *h, double x);
+
+/* out[i] = mw_det_update(h, x[i]) for i < n, the same numbers. */
+MW_API void mw_det_run(mw_det *h, const double *x, size_t n, double *out);
+
+/* The kind's name ("zscore"), static. */
+MW_API const char *mw_det_kind(const mw_det *h);
+
+/* Saves h's kind, parameters and learned state: on MW_OK, *data is a new
+ * buffer of *len bytes from malloc, which the caller frees with free().
+ * MW_ENOMEM, or MW_EINVAL for a NULL argument, with the outputs untouched. */
+MW_API int mw_det_save(const mw_det *h, void **data, size_t *len);
+
+/* Loads a detector saved by mw_det_save (or by d:save() in Lua) from len
+ * bytes at data (borrowed). Returns a new detector the caller owns, which
+ * continues exactly as the saved one would, or NULL with the reason in err
+ * ("checksum mismatch", "truncated", ...; err as for mw_det_new). */
+MW_API mw_det *mw_det_load(const void *data, size_t len, char *err, size_t errlen);
+
+/* Frees h and its detector (h may be NULL). */
+MW_API void mw_det_free(mw_det *h);
+
+/* }==================================================================== */
 
 #ifdef __cplusplus
 }

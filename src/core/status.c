@@ -15,6 +15,7 @@ const char *mw_strerror(int status)
     case MW_EKEY:    return "invalid key";
     case MW_ETYPE:   return "wrong type";
     case MW_EINVAL:  return "invalid argument";
+    case MW_ESCRIPT: return "script error";
     default:         return "unknown error";
     }
 }

@@ -87,7 +87,8 @@ for so in "$libdir/libmoonwatch.so.0.1.0" "$module"; do
     echo "exports of ${so##*/}: $(words "$exported")"
     stray=$(printf '%s\n' "$exported" | grep -v -e '^mw_' -e '^luaopen_moonwatch$')
     [ -z "$stray" ] || fail "${so##*/} exports non-mw_ symbols: $(words "$stray")"
-    for sym in mw_version mw_strerror luaopen_moonwatch; do
+    for sym in mw_version mw_strerror luaopen_moonwatch mw_runtime_new mw_runtime_call \
+               mw_det_new mw_det_update; do
         printf '%s\n' "$exported" | grep -qx "$sym" || fail "${so##*/} does not export $sym"
     done
 done
@@ -107,13 +108,33 @@ if command -v c++ >/dev/null 2>&1; then
     c++ -Wall -Wextra -Wpedantic -Werror -I"$includedir" -c "$work/alone.cc" \
         -o "$work/alone_cc.o" || fail "moonwatch.h does not compile alone (C++)"
 fi
-names=$("$cc" -E -P -I"$includedir" "$work/alone.c" | grep -oE '[A-Za-z_][A-Za-z0-9_]*' | sort -u |
-        grep -vxE 'typedef|enum|struct|const|char|int|void|extern|__attribute__|visibility|default' |
-        grep -vE '^(mw_|MW_)' | grep -vxE 'luaopen_moonwatch|lua_State|L|status')
+# The names it declares at file scope (functions, typedefs, struct and
+# enum tags, enum constants), from its own lines only: the standard
+# headers it includes (stddef.h) and the names of parameters and struct
+# fields are not its namespace.
+names=$("$cc" -E -I"$includedir" "$work/alone.c" | python3 -c '
+import re, sys
+own, text = False, []
+for line in sys.stdin:
+    m = re.match(r"# \d+ \"([^\"]*)\"", line)
+    if m:
+        own = m.group(1).endswith("moonwatch.h")
+    elif own:
+        text.append(line)
+src = re.sub(r"__attribute__\s*\(\(.*?\)\)", "", "".join(text))
+declared = set(re.findall(r"\b(?:struct|enum)\s+(\w+)", src))
+declared |= set(re.findall(r"(\w+)\s*\((?!\s*\*)", re.sub(r"\([^()]*\)\s*;", "(", src)))
+declared |= set(re.findall(r"\(\s*\*\s*(\w+)\s*\)", src))
+declared |= set(re.findall(r"\}\s*(\w+)\s*;", src))
+declared |= set(re.findall(r"typedef[^;{}]*?(\w+)\s*;", src))
+for body in re.findall(r"enum\s+\w*\s*\{([^}]*)\}", src):
+    declared |= set(re.findall(r"^\s*(\w+)", body, re.M))
+print("\n".join(sorted(declared)))
+' | grep -vE '^(mw_|MW_)' | grep -vxE 'luaopen_moonwatch|lua_State')
 [ -z "$names" ] || fail "moonwatch.h declares names without the mw_ prefix: $(words "$names")"
-macros=$("$cc" -dM -E -I"$includedir" "$work/alone.c" | awk '{print $2}' | sort >"$work/all"
-         printf '' | "$cc" -dM -E - | awk '{print $2}' | sort >"$work/builtin"
-         comm -23 "$work/all" "$work/builtin" | grep -vE '^(MW_|MOONWATCH_H$)')
+# Its own #defines (not those of the headers it includes).
+macros=$(sed -n 's/^[[:space:]]*#[[:space:]]*define[[:space:]]\{1,\}\([A-Za-z_][A-Za-z0-9_]*\).*/\1/p' \
+             "$includedir/moonwatch.h" | grep -vE '^(MW_|MOONWATCH_H$)')
 [ -z "$macros" ] || fail "moonwatch.h defines macros without the MW_ prefix: $(words "$macros")"
 
 # pkg-config against the installed .pc, its prefix moved into the scratch
@@ -136,6 +157,31 @@ int main(void)
     if (strcmp(mw_strerror(MW_EBUDGET), "memory limit exceeded") != 0)
         return 2;
     printf("moonwatch %s: %s\n", mw_version(), mw_strerror(MW_EBUDGET));
+
+    /* the runtime: a script using mw.detect, called with numbers */
+    mw_runtime *rt = mw_runtime_new(NULL);
+    if (rt == NULL)
+        return 3;
+    if (mw_runtime_load_string(rt, "local d = mw.detect.zscore{window = 20}\n"
+                                   "function score(x) return d:update(x) end", "=host") != MW_OK)
+        return 4;
+    double x = 0.0, lua_score = 0.0;
+    mw_det *det = mw_det_new("zscore", "window=20", NULL, 0);
+    if (det == NULL)
+        return 5;
+    for (int i = 0; i < 100; i++) {
+        x = (i % 7) + (i == 90 ? 50.0 : 0.0);
+        if (mw_runtime_call(rt, "score", &x, 1, &lua_score) != MW_OK)
+            return 6;
+        if (memcmp(&lua_score, &(double){mw_det_update(det, x)}, sizeof x) != 0)
+            return 7;
+    }
+    if (mw_runtime_load_string(rt, "error('x')", NULL) != MW_ESCRIPT ||
+        strstr(mw_runtime_error(rt), "stack traceback") == NULL)
+        return 8;
+    printf("runtime and detector agree: last score %.3f\n", lua_score);
+    mw_det_free(det);
+    mw_runtime_free(rt);
     return 0;
 }
 C

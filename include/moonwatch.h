@@ -172,7 +172,7 @@ MW_API struct lua_State *mw_runtime_lua(mw_runtime *rt);
 typedef struct mw_det mw_det;
 
 /* Creates a detector of kind ("zscore", "ewma", ...: the names of
- * mw.detect and mw.thresh) with params, a comma-separated list of
+ * mw.detect, and "thresh.likelihood" ... for mw.thresh) with params, a comma-separated list of
  * name=value ("window=500,side=up"; NULL or "" for the defaults; booleans
  * as true/false). Returns a new detector the caller owns (free it with
  * mw_det_free), or NULL with the reason in err (errlen bytes, always
@@ -201,7 +201,7 @@ MW_API int mw_det_save(const mw_det *h, void **data, size_t *len);
 /* Loads a detector saved by mw_det_save (or by d:save() in Lua) from len
  * bytes at data (borrowed). Returns a new detector the caller owns, which
  * continues exactly as the saved one would, or NULL with the reason in err
- * ("checksum mismatch", "truncated", ...; err as for mw_det_new). */
+ * ("corrupt or truncated (checksum mismatch)", ...; err as for mw_det_new). */
 MW_API mw_det *mw_det_load(const void *data, size_t len, char *err, size_t errlen);
 
 /* Frees h and its detector (h may be NULL). */

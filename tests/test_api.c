@@ -13,6 +13,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <lua.h>
+
+#include "core/alloc.h"
 #include "moonwatch.h"
 
 /* {====================================================================
@@ -220,6 +223,54 @@ static void test_runtime_memory(void **state)
     assert_non_null(mw_runtime_lua(rt));
 }
 
+/* Every allocation of a script and a call failing in turn (the n-th, for
+ * each n until one run meets no failure), alone (Lua then collects and
+ * retries its own, so the native heap's fail) and with every one after
+ * it (sticky: Lua's fail too): each gives MW_OK or an error
+ * status with a message, never a crash or a leak, and the runtime keeps
+ * working afterwards. The runtime's mw_alloc is reached through its Lua
+ * state's allocator, an internal detail the public API does not give. */
+static void test_runtime_allocation_failures(void **state)
+{
+    mw_runtime *rt = *state;
+    void *ud = NULL;
+    lua_getallocf(mw_runtime_lua(rt), &ud);
+    mw_alloc *alloc = ud;
+    const char *script =
+        "local d = mw.detect.zscore{window = 20}\n"
+        "local s = mw.series{1, 2, 3, 4, 5, 6, 7, 8}\n"
+        "function f(x) local scores = d:run(s) scores:release() return d:update(x) end\n";
+    int n_failures = 0, n_nomem = 0;
+    for (int sticky = 0; sticky <= 1; sticky++)
+    for (uint64_t n = 1;; n++) {
+        uint64_t failed_before = alloc->n_failed;
+        mw_alloc_fail_nth(alloc, n, sticky);
+        int status = mw_runtime_load_string(rt, script, "=sweep");
+        if (status == MW_OK) {
+            double x = 3.0, result;
+            status = mw_runtime_call(rt, "f", &x, 1, &result);
+        }
+        mw_alloc_fail_nth(alloc, 0, 0);
+        if (status != MW_OK) {
+            assert_true(status == MW_ENOMEM || status == MW_ESCRIPT);
+            assert_true(strlen(mw_runtime_error(rt)) > 0);
+            n_failures++;
+            n_nomem += status == MW_ENOMEM;
+        }
+        /* still usable */
+        assert_int_equal(mw_runtime_load_string(rt, "function g(a) return a * 2 end", NULL),
+                         MW_OK);
+        double two = 2.0, four = 0.0;
+        assert_int_equal(mw_runtime_call(rt, "g", &two, 1, &four), MW_OK);
+        assert_true(four == 4.0);
+        if (alloc->n_failed == failed_before)
+            break;    /* the n-th request was never made: all covered */
+        assert_true(n < 100000);
+    }
+    assert_true(n_failures > 50);
+    assert_true(n_nomem > 10);
+}
+
 /* }==================================================================== */
 
 /* {====================================================================
@@ -344,6 +395,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_runtime_call_errors, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_runtime_script_error, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_runtime_memory, rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(test_runtime_allocation_failures, rt_setup,
+                                        rt_teardown),
         cmocka_unit_test(test_runtime_budget),
         cmocka_unit_test(test_runtime_instruction_limit),
         cmocka_unit_test(test_runtime_print),

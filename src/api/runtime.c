@@ -42,6 +42,8 @@ struct mw_runtime {
     mw_runtime_config config;
     unsigned long instructions;  /* counted in the current call */
     char *error;                 /* the last error, owned (NATIVE), or NULL */
+    int failed;                  /* the last call failed (error may be NULL
+                                  * if its copy could not be made) */
     size_t error_size;           /* bytes of error, for the free */
 };
 
@@ -67,14 +69,16 @@ static mw_runtime *runtime_of(lua_State *L)
  * Errors
  * ===================================================================== */
 
-/* Replaces the kept error message with msg (len bytes). Falls back to a
- * static text if the copy cannot be made, so an error is never lost. */
+/* Replaces the kept error message with msg (len bytes; NULL: no error).
+ * If the copy cannot be made, mw_runtime_error gives a static text
+ * instead, so a failure never reads as a success. */
 static void runtime_set_error(mw_runtime *rt, const char *msg, size_t len)
 {
     if (rt->error != NULL)
         mw_alloc_free(&rt->alloc, MW_DOMAIN_NATIVE, rt->error, rt->error_size);
     rt->error = NULL;
     rt->error_size = 0;
+    rt->failed = msg != NULL;
     if (msg == NULL)
         return;
     /* The budget is lifted for the copy: it is small, and what the
@@ -287,6 +291,7 @@ mw_runtime *mw_runtime_new(const mw_runtime_config *cfg)
     rt->instructions = 0;
     rt->error = NULL;
     rt->error_size = 0;
+    rt->failed = 0;
     mw_alloc_init(&rt->alloc);
     rt->L = lua_newstate(mw_alloc_lua, &rt->alloc);
     if (rt->L == NULL) {
@@ -347,7 +352,9 @@ int mw_runtime_call(mw_runtime *rt, const char *fname, const double *args, size_
 
 const char *mw_runtime_error(const mw_runtime *rt)
 {
-    return rt != NULL && rt->error != NULL ? rt->error : "";
+    if (rt == NULL || !rt->failed)
+        return "";
+    return rt->error != NULL ? rt->error : "not enough memory (for the error message too)";
 }
 
 int mw_runtime_memory(const mw_runtime *rt, mw_memory *out)

@@ -5,6 +5,7 @@
  * update, parameter errors, save/load continuation, bad state refused).
  */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -271,6 +272,63 @@ static void test_runtime_allocation_failures(void **state)
     assert_true(n_nomem > 10);
 }
 
+/* Runtimes and detectors on four threads at once, each its own: every
+ * thread gets the scores of a single-threaded run (the thread rules of
+ * moonwatch.h; the sanitizer build runs this too). */
+#define N_THREADS 4
+#define N_THREAD_VALUES 2000
+
+typedef struct thread_job {
+    double lua_sum, c_sum;
+    int ok;
+} thread_job;
+
+static void *thread_work(void *arg)
+{
+    thread_job *job = arg;
+    job->ok = 0;
+    mw_runtime *rt = mw_runtime_new(NULL);
+    mw_det *h = mw_det_new("ewma", NULL, NULL, 0);
+    if (rt == NULL || h == NULL ||
+        mw_runtime_load_string(rt, "local d = mw.detect.ewma{}\n"
+                                   "function f(x) return d:update(x) end", NULL) != MW_OK)
+        goto done;
+    job->lua_sum = job->c_sum = 0.0;
+    for (int i = 0; i < N_THREAD_VALUES; i++) {
+        double x = sin(i * 0.1) + (i % 500 == 499 ? 5.0 : 0.0), score;
+        if (mw_runtime_call(rt, "f", &x, 1, &score) != MW_OK)
+            goto done;
+        if (!isnan(score))
+            job->lua_sum += score;
+        score = mw_det_update(h, x);
+        if (!isnan(score))
+            job->c_sum += score;
+    }
+    job->ok = 1;
+done:
+    mw_det_free(h);
+    mw_runtime_free(rt);
+    return NULL;
+}
+
+static void test_runtime_threads(void **state)
+{
+    (void)state;
+    thread_job alone, jobs[N_THREADS];
+    pthread_t threads[N_THREADS];
+    thread_work(&alone);
+    assert_true(alone.ok);
+    assert_true(alone.lua_sum == alone.c_sum);
+    for (int i = 0; i < N_THREADS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, thread_work, &jobs[i]), 0);
+    for (int i = 0; i < N_THREADS; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        assert_true(jobs[i].ok);
+        assert_true(jobs[i].lua_sum == alone.lua_sum);
+        assert_true(jobs[i].c_sum == alone.c_sum);
+    }
+}
+
 /* }==================================================================== */
 
 /* {====================================================================
@@ -400,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_runtime_budget),
         cmocka_unit_test(test_runtime_instruction_limit),
         cmocka_unit_test(test_runtime_print),
+        cmocka_unit_test(test_runtime_threads),
         cmocka_unit_test(test_det_run_equals_update),
         cmocka_unit_test(test_det_params),
         cmocka_unit_test(test_det_save_load),

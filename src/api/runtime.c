@@ -147,6 +147,10 @@ static void runtime_arm(mw_runtime *rt)
 
 /* }==================================================================== */
 
+/* {====================================================================
+ * Building the state and running jobs
+ * ===================================================================== */
+
 /* print with the host's callback: Lua's print, the text given whole. */
 static int runtime_print(lua_State *L)
 {

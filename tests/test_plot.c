@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "text_sink.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,27 +26,6 @@
 #define MINUTE 60000.0
 #define DAY 86400000.0
 
-typedef struct text_buf {
-    char *data;
-    size_t len, cap;
-} text_buf;
-
-static int buf_sink(void *ud, const char *text, size_t len)
-{
-    text_buf *b = ud;
-    if (b->len + len + 1 > b->cap) {
-        size_t cap = (b->cap + len + 1) * 2;
-        char *p = realloc(b->data, cap);
-        if (p == NULL)
-            return 1;
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, text, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-    return 0;
-}
 
 static text_buf render(const mw_plot *p)
 {
@@ -54,13 +35,6 @@ static text_buf render(const mw_plot *p)
     return b;
 }
 
-static size_t count(const char *hay, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
-        n++;
-    return n;
-}
 
 /* Occurrences of needle between the first `from` and the next `to`. */
 static size_t count_in(const char *hay, const char *from, const char *to, const char *needle)

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "text_sink.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,35 +20,7 @@
 
 #include "report/svg.h"
 
-typedef struct text_buf {
-    char *data;
-    size_t len, cap;
-} text_buf;
 
-static int buf_sink(void *ud, const char *text, size_t len)
-{
-    text_buf *b = ud;
-    if (b->len + len + 1 > b->cap) {
-        size_t cap = (b->cap + len + 1) * 2;
-        char *p = realloc(b->data, cap);
-        if (p == NULL)
-            return 1;
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, text, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-static size_t count(const char *hay, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
-        n++;
-    return n;
-}
 
 #define N_POINTS 200000
 

@@ -915,26 +915,32 @@ static int box_gc(lua_State *L)
     return 0;
 }
 
-/* d:save(): the detector's parameters and state as a string. The writer
- * lives in a userdata whose __gc frees it, so a Lua error while the
- * string is made leaks nothing. */
-static int detector_save(lua_State *L)
+mw_blob_writer *mw_lua_push_blob_writer(lua_State *L, mw_lua_state *st)
 {
-    mw_lua_state *st = mw_lua_upstate(L);
-    mw_lua_check_detector(L, 1);
     mw_blob_writer *w = lua_newuserdatauv(L, sizeof *w, 0);
     mw_blob_writer_init(w, st->alloc);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &box_key);
     lua_setmetatable(L, -2);
-    mw_detector_save(mw_lua_check_detector(L, 1), w);
-    if (w->status != MW_OK) {
-        mw_status status = w->status;
-        mw_blob_writer_free(w);
-        return mw_lua_status_error(L, status);
-    }
-    lua_pushlstring(L, (const char *)w->data, w->len);
+    return w;
+}
+
+int mw_lua_push_blob_result(lua_State *L, mw_blob_writer *w)
+{
+    mw_status status = w->status;
+    if (status == MW_OK)
+        lua_pushlstring(L, (const char *)w->data, w->len);
     mw_blob_writer_free(w);
-    return 1;
+    return status == MW_OK ? 1 : mw_lua_status_error(L, status);
+}
+
+/* d:save(): the detector's parameters and state as a string. */
+static int detector_save(lua_State *L)
+{
+    mw_lua_state *st = mw_lua_upstate(L);
+    mw_lua_check_detector(L, 1);
+    mw_blob_writer *w = mw_lua_push_blob_writer(L, st);
+    mw_detector_save(mw_lua_check_detector(L, 1), w);
+    return mw_lua_push_blob_result(L, w);
 }
 
 /* mw.detect.load(s): the detector saved in s. */

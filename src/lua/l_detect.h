@@ -25,6 +25,16 @@ void mw_lua_release_detector(lua_State *L, int idx);
  * detector". */
 struct mw_detector *mw_lua_check_detector(lua_State *L, int idx);
 
+/* ---- saved states ---------------------------------------------------- */
+
+struct mw_blob_writer;
+/* Pushes a userdata holding a blob writer on st's allocator, whose __gc
+ * frees it: a Lua error while a state is written leaks nothing. */
+struct mw_blob_writer *mw_lua_push_blob_writer(lua_State *L, mw_lua_state *st);
+/* Pushes what w holds as a string and frees it (the userdata stays
+ * inert), or raises w's memory error. Returns 1. */
+int mw_lua_push_blob_result(lua_State *L, struct mw_blob_writer *w);
+
 /* ---- rows: the input of d:run, d:fit, d:test and mw.scale's run ---- */
 
 /* Reads the row at idx, a table of numbers or a series of 1 to

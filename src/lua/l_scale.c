@@ -354,35 +354,14 @@ static int scale_tostring(lua_State *L)
     return 1;
 }
 
-static int scale_box_gc(lua_State *L)
-{
-    mw_blob_writer *w = lua_touserdata(L, 1);
-    if (w->data != NULL)
-        mw_blob_writer_free(w);
-    return 0;
-}
-
-/* s:save(): the scaler as a string. The writer lives in a userdata with
- * a __gc, so a Lua error while the string is made leaks nothing. */
+/* s:save(): the scaler as a string. */
 static int scale_save(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
     scaler_check(L, 1);
-    mw_blob_writer *w = lua_newuserdatauv(L, sizeof *w, 0);
-    mw_blob_writer_init(w, st->alloc);
-    lua_newtable(L);
-    lua_pushcfunction(L, scale_box_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_setmetatable(L, -2);
+    mw_blob_writer *w = mw_lua_push_blob_writer(L, st);
     mw_scaler_save(scaler_check(L, 1), w);
-    if (w->status != MW_OK) {
-        mw_status status = w->status;
-        mw_blob_writer_free(w);
-        return mw_lua_status_error(L, status);
-    }
-    lua_pushlstring(L, (const char *)w->data, w->len);
-    mw_blob_writer_free(w);
-    return 1;
+    return mw_lua_push_blob_result(L, w);
 }
 
 /* mw.scale.load(s): the scaler saved in s. */

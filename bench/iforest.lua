@@ -10,57 +10,10 @@
 -- both against the labels. hbos and loda (fit + frozen run) for scale.
 local REF = arg and arg[1] or "tests/tools/iforest_ref.py"
 
-local function shuttle_like(n, seed)
-  local state = seed
-  local function uniform()
-    state = state * 6364136223846793005 + 1442695040888963407
-    return (state >> 11) * 2.0 ^ -53
-  end
-  local function normal()
-    local u1 = 1.0 - uniform()
-    local u2 = uniform()
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-  end
-  local centres = {{0, 0, 0, 0, 0, 0, 0, 0, 0}, {4, 4, 4, -3, -3, -3, 0, 0, 0},
-                   {3, 0, 0, 0, 0, 0, -4, -4, -4}}
-  local spreads = {1.0, 0.5, 0.7}
-  local cols, labels = {}, {}
-  for k = 1, 9 do cols[k] = {} end
-  for i = 1, n do
-    local u = uniform()
-    if u < 0.07 then
-      labels[i] = 1
-      if u < 0.04 then
-        for k = 1, 9 do cols[k][i] = 16.0 * uniform() - 8.0 end
-      else
-        for k = 1, 9 do cols[k][i] = 2.5 * normal() end
-      end
-    else
-      labels[i] = 0
-      local c = u < 0.75 and 1 or (u < 0.90 and 2 or 3)
-      for k = 1, 9 do cols[k][i] = centres[c][k] + spreads[c] * normal() end
-    end
-  end
-  return cols, labels
-end
-
--- ROC AUC by ranks, ties averaged (as tests/lua/detect_iforest.lua).
-local function roc_auc(scores, labels)
-  local n = #labels
-  local order = {}
-  for i = 1, n do order[i] = i end
-  table.sort(order, function(a, b) return scores[a] < scores[b] end)
-  local rank_sum, pos, i = 0.0, 0, 1
-  while i <= n do
-    local j = i
-    while j < n and scores[order[j + 1]] == scores[order[i]] do j = j + 1 end
-    for k = i, j do
-      if labels[order[k]] == 1 then rank_sum = rank_sum + (i + j) / 2; pos = pos + 1 end
-    end
-    i = j + 1
-  end
-  return (rank_sum - pos * (pos + 1) / 2) / (pos * (n - pos))
-end
+-- The data generator and the ROC AUC of the tests, one copy.
+local tests = ((arg and arg[0] or ""):match("^(.*)/[^/]*$") or ".") .. "/../tests/lua/"
+local shuttle_like = dofile(tests .. "shuttle.lua")
+local roc_auc = dofile(tests .. "helper.lua").roc_auc
 
 local cols, labels = shuttle_like(49097, 2024)
 local data = {}

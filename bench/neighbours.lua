@@ -19,19 +19,8 @@
 local repeats = tonumber(arg and arg[1]) or 3
 local tmp = os.tmpname()
 
-local function lcg(seed)
-  local state = seed
-  local g = {}
-  function g.uniform()
-    state = state * 6364136223846793005 + 1442695040888963407
-    return (state >> 11) * 2.0 ^ -53
-  end
-  function g.normal()
-    local u1, u2 = g.uniform(), g.uniform()
-    return math.sqrt(-2 * math.log(1 - u1)) * math.cos(2 * math.pi * u2)
-  end
-  return g
-end
+-- The generator of the tests, one copy.
+local lcg = dofile(((arg and arg[0] or ""):match("^(.*)/[^/]*$") or ".") .. "/../tests/lua/helper.lua").lcg
 
 -- n rows of dims values as a list of series (columns), and the CSV text
 local function make(seed, n, dims)

@@ -11,42 +11,7 @@ local t = require "helper"
 
 -- ---- data and ROC AUC ----------------------------------------------------
 
--- The rows of iforest_ref.py's shuttle_like: 9 columns (Lua arrays) and
--- labels (1: outlier). The 64-bit LCG of likelihood_ref.py, Box-Muller.
-local function shuttle_like(n, seed)
-  n = n or 49097
-  local state = seed or 2024
-  local function uniform()
-    state = state * 6364136223846793005 + 1442695040888963407
-    return (state >> 11) * 2.0 ^ -53
-  end
-  local function normal()
-    local u1 = 1.0 - uniform()
-    local u2 = uniform()
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-  end
-  local centres = {{0, 0, 0, 0, 0, 0, 0, 0, 0}, {4, 4, 4, -3, -3, -3, 0, 0, 0},
-                   {3, 0, 0, 0, 0, 0, -4, -4, -4}}
-  local spreads = {1.0, 0.5, 0.7}
-  local cols, labels = {}, {}
-  for k = 1, 9 do cols[k] = {} end
-  for i = 1, n do
-    local u = uniform()
-    if u < 0.07 then
-      labels[i] = 1
-      if u < 0.04 then
-        for k = 1, 9 do cols[k][i] = 16.0 * uniform() - 8.0 end
-      else
-        for k = 1, 9 do cols[k][i] = 2.5 * normal() end
-      end
-    else
-      labels[i] = 0
-      local c = u < 0.75 and 1 or (u < 0.90 and 2 or 3)
-      for k = 1, 9 do cols[k][i] = centres[c][k] + spreads[c] * normal() end
-    end
-  end
-  return cols, labels
-end
+local shuttle_like = require "shuttle"
 
 -- ROC AUC by ranks (Mann-Whitney U), ties given their average rank.
 local roc_auc = t.roc_auc

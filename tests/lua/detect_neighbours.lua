@@ -7,19 +7,7 @@ local t = require "helper"
 
 -- ---- the data of neighbours_ref.py ---------------------------------------
 
-local function lcg(seed)
-  local state = seed
-  local g = {}
-  function g.uniform()
-    state = state * 6364136223846793005 + 1442695040888963407
-    return (state >> 11) * 2.0 ^ -53
-  end
-  function g.normal()
-    local u1, u2 = g.uniform(), g.uniform()
-    return math.sqrt(-2 * math.log(1 - u1)) * math.cos(2 * math.pi * u2)
-  end
-  return g
-end
+local lcg = t.lcg
 
 local CENTRES = {{0, 0, 0, 0}, {4, 4, 0, 0}, {0, 4, 4, -2}}
 

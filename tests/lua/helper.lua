@@ -93,4 +93,20 @@ function M.roc_auc(scores, labels, from)
   return (rank_sum - pos * (pos + 1) / 2) / (pos * neg), pos
 end
 
+-- The tools' random numbers (tests/tools/*_ref.py): a 64-bit LCG and
+-- Box-Muller, so Lua and Python make the same rows from a seed.
+function M.lcg(seed)
+  local state = seed
+  local g = {}
+  function g.uniform()
+    state = state * 6364136223846793005 + 1442695040888963407
+    return (state >> 11) * 2.0 ^ -53
+  end
+  function g.normal()
+    local u1, u2 = g.uniform(), g.uniform()
+    return math.sqrt(-2 * math.log(1 - u1)) * math.cos(2 * math.pi * u2)
+  end
+  return g
+end
+
 return M

@@ -54,14 +54,12 @@ static const mw_param_spec volatility_params[] = {
 };
 
 typedef struct volatility_state {
+    /* Each window counts its run of equal newest values (window.h): a
+     * constant window has a std of 0 exactly, where the rolling figures
+     * could leave a residue of the values that went through (1e-9 of
+     * their scale), enough to make a ratio of two residues look like a
+     * change. */
     mw_window right, left;
-    /* How many of each window's newest values are equal (at most its
-     * count): the window is constant when that is all of it. Its std is
-     * then 0 exactly, where the rolling figures could leave a residue of
-     * the values that went through (1e-9 of their scale), enough to make
-     * a ratio of two residues look like a change. Derived from the
-     * values, so load recomputes it. */
-    size_t right_run, left_run;
     size_t min_periods;
     int direction;
 } volatility_state;
@@ -117,8 +115,8 @@ static inline double volatility_score_of(const volatility_state *v, double x)
     if (left.count < v->min_periods)
         return 0.0;
     window_figures after = volatility_after(right, x);
-    size_t left_run = volatility_run_after(&v->left, v->left_run, moved);
-    size_t right_run = volatility_run_after(right, v->right_run, x);
+    size_t left_run = volatility_run_after(&v->left, v->left.run, moved);
+    size_t right_run = volatility_run_after(right, right->run, x);
     double centre = fmax(fabs(left.mean), fabs(after.mean));
     double floor_std = 1e-9 * centre > 1e-12 ? 1e-9 * centre : 1e-12;
     double std_right = fmax(volatility_std(&after, right_run), floor_std);
@@ -137,12 +135,8 @@ static inline double volatility_step(volatility_state *v, double x)
 {
     double score = volatility_score_of(v, x);
     mw_window *right = &v->right;
-    if (right->count == right->cap) {
-        double moved = mw_window_back(right, right->cap - 1);
-        v->left_run = volatility_run_after(&v->left, v->left_run, moved);
-        mw_window_push(&v->left, moved);
-    }
-    v->right_run = volatility_run_after(right, v->right_run, x);
+    if (right->count == right->cap)
+        mw_window_push(&v->left, mw_window_back(right, right->cap - 1));
     mw_window_push(right, x);
     return score;
 }
@@ -185,8 +179,6 @@ static void volatility_reset(mw_detector *d)
     volatility_state *v = d->state;
     mw_window_clear(&v->right);
     mw_window_clear(&v->left);
-    v->right_run = 0;
-    v->left_run = 0;
 }
 
 static double volatility_update(mw_detector *d, double x, double t)
@@ -211,14 +203,6 @@ static void volatility_run(mw_detector *d, const double *x, const double *t, siz
 }
 
 /* The run of equal newest values in w, from its values. */
-static size_t volatility_equal_run(const mw_window *w)
-{
-    size_t run = w->count > 0;
-    while (run < w->count && mw_window_back(w, run) == mw_window_back(w, 0))
-        run++;
-    return run;
-}
-
 static void volatility_save(const mw_detector *d, mw_blob_writer *w)
 {
     const volatility_state *v = d->state;
@@ -233,8 +217,6 @@ static int volatility_load(mw_detector *d, mw_blob_reader *r)
         return 1;
     if (v->left.count > 0 && v->right.count < v->right.cap)
         mw_blob_fail(r, "the left window fills only once the right one is full");
-    v->right_run = volatility_equal_run(&v->right);
-    v->left_run = volatility_equal_run(&v->left);
     return r->failed;
 }
 

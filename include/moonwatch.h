@@ -68,6 +68,7 @@ struct lua_State;
 MW_API int luaopen_moonwatch(struct lua_State *L);
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* {====================================================================
  * The runtime: a Lua state with the module, for hosts that do not use Lua
@@ -89,12 +90,24 @@ typedef struct mw_runtime mw_runtime;
  * (len bytes, not NUL-terminated; borrowed for the call only). */
 typedef void (*mw_print_fn)(void *ud, const char *text, size_t len);
 
+/* A host's allocator, called as Lua's lua_Alloc: fn(ud, NULL, 0, n)
+ * returns a new block of n bytes (or NULL), fn(ud, p, old, 0) frees p
+ * (old bytes) and returns NULL, fn(ud, p, old, n) resizes p (a shrink
+ * must not fail). moonwatch counts and limits on top of it. */
+typedef void *(*mw_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
+
 typedef struct mw_runtime_config {
     size_t max_memory;     /* bytes for Lua and native objects; 0: no budget */
-    unsigned long max_instructions; /* Lua VM instructions per call of
-                            * mw_runtime_load_* / mw_runtime_call; 0: no limit */
+    unsigned long max_instructions; /* Lua VM instructions per entry (a
+                            * load, a call, a push); 0: no limit. Counted
+                            * in steps of 1000. */
+    double max_seconds;    /* wall time per entry; 0: no limit. Checked
+                            * every 1000 instructions: a long call of one
+                            * C function (a huge string.rep) ends first. */
     mw_print_fn print;     /* NULL: print writes to stdout, as Lua's does */
     void *print_ud;        /* passed to print */
+    mw_alloc_fn alloc;     /* NULL: the C library's malloc/realloc/free */
+    void *alloc_ud;        /* passed to alloc */
 } mw_runtime_config;
 
 /* Memory figures of a runtime, in bytes. */
@@ -106,8 +119,8 @@ typedef struct mw_memory {
     size_t budget;         /* the limit, 0 if none */
 } mw_memory;
 
-/* Fills cfg with the defaults: no budget, no instruction limit, print to
- * stdout. */
+/* Fills cfg with the defaults: no budget, no limits, print to stdout,
+ * the C library's allocator. */
 MW_API void mw_runtime_config_init(mw_runtime_config *cfg);
 
 /* Creates a runtime with cfg (NULL: the defaults; cfg is copied, not
@@ -117,15 +130,17 @@ MW_API void mw_runtime_config_init(mw_runtime_config *cfg);
 MW_API mw_runtime *mw_runtime_new(const mw_runtime_config *cfg);
 
 /* Closes the Lua state and frees everything the runtime holds (rt may be
- * NULL). Strings returned by mw_runtime_error become invalid. */
+ * NULL). Strings returned by mw_runtime_error, string and series results
+ * and series names of anomalies become invalid. */
 MW_API void mw_runtime_free(mw_runtime *rt);
 
 /* Compiles and runs code as a chunk named chunkname ("=name" or "@file"
  * as in Lua; NULL: "=(string)"). Returns MW_OK; MW_ESCRIPT for a syntax
- * or runtime error, the instruction limit included; MW_EBUDGET or
- * MW_ENOMEM when Lua's own allocation failed (the module's native
- * allocations report as MW_ESCRIPT, "memory limit exceeded ..."), MW_EINVAL
- * for a NULL rt or code. On failure mw_runtime_error has the message. */
+ * or runtime error, the instruction and time limits included; MW_EBUDGET
+ * or MW_ENOMEM when Lua's own allocation failed (the module's native
+ * allocations report as MW_ESCRIPT, "memory limit exceeded ..."),
+ * MW_EINVAL for a NULL rt or code. On failure mw_runtime_error has the
+ * message. */
 MW_API int mw_runtime_load_string(mw_runtime *rt, const char *code, const char *chunkname);
 
 /* As mw_runtime_load_string for the file at path (a missing or unreadable
@@ -137,14 +152,65 @@ MW_API int mw_runtime_load_file(mw_runtime *rt, const char *path);
  * *result (result may be NULL to drop it). Returns MW_OK; MW_ETYPE if
  * fname is not a function or its result not a number; the statuses of
  * mw_runtime_load_string for an error in the call. *result is untouched
- * on failure. */
+ * on failure. The shorthand of mw_runtime_callv for numbers. */
 MW_API int mw_runtime_call(mw_runtime *rt, const char *fname, const double *args,
                            size_t nargs, double *result);
 
-/* The message of the last failed call of rt, with the Lua traceback
- * ("stack traceback: ...") for a runtime error; "" if none has failed.
- * Owned by the runtime, valid until its next call. Lua reports its own
- * memory errors without a traceback. */
+/* The types of values passed to and from mw_runtime_callv. */
+typedef enum mw_val_type {
+    MW_VNIL = 0,
+    MW_VBOOLEAN,           /* number is 0 or 1 */
+    MW_VNUMBER,            /* number (integers too) */
+    MW_VSTRING,            /* string, len bytes */
+    MW_VSERIES             /* values, len doubles (an mw.series in Lua) */
+} mw_val_type;
+
+/* A value crossing between C and Lua. Arguments are borrowed for the
+ * call; in results, string and values are owned by the runtime and stay
+ * valid until its next entry (or its free). A result string has a NUL
+ * after its len bytes. */
+typedef struct mw_val {
+    mw_val_type type;
+    double number;
+    const char *string;
+    const double *values;
+    size_t len;
+} mw_val;
+
+/* Shorthands for arguments. */
+static inline mw_val mw_val_number(double x)
+{
+    mw_val v = {MW_VNUMBER, x, NULL, NULL, 0};
+    return v;
+}
+static inline mw_val mw_val_string(const char *s, size_t len)
+{
+    mw_val v = {MW_VSTRING, 0.0, s, NULL, len};
+    return v;
+}
+static inline mw_val mw_val_series(const double *values, size_t n)
+{
+    mw_val v = {MW_VSERIES, 0.0, NULL, values, n};
+    return v;
+}
+
+/* Calls the global function fname with nargs arguments (args may be NULL
+ * if nargs is 0; a series argument becomes a new mw.series holding a copy
+ * of the values) and stores its first nresults results in results
+ * (missing ones are MW_VNIL; results may be NULL if nresults is 0). A
+ * series result is an mw.series or a Lua list of numbers, copied into a
+ * series. Returns MW_OK; MW_ETYPE if fname is not a function or a result
+ * is of another type (a table that is not a list of numbers, a
+ * function...); MW_EINVAL for a NULL argument or an argument of no known
+ * type; the statuses of mw_runtime_load_string for an error in the call.
+ * results are all MW_VNIL on failure. */
+MW_API int mw_runtime_callv(mw_runtime *rt, const char *fname, const mw_val *args,
+                            size_t nargs, mw_val *results, size_t nresults);
+
+/* The message of the last failed entry of rt, with the Lua traceback
+ * ("stack traceback: ...") for a runtime error; "" if the last entry
+ * succeeded. Owned by the runtime, valid until its next entry. Lua
+ * reports its own memory errors without a traceback. */
 MW_API const char *mw_runtime_error(const mw_runtime *rt);
 
 /* Fills *out with rt's memory figures. Returns MW_OK, or MW_EINVAL for a
@@ -154,6 +220,83 @@ MW_API int mw_runtime_memory(const mw_runtime *rt, mw_memory *out);
 /* The runtime's Lua state, borrowed, for hosts that want the Lua API
  * itself. Errors raised on it outside a protected call abort. */
 MW_API struct lua_State *mw_runtime_lua(mw_runtime *rt);
+
+/* Formats of a memory profile report (docs/reference.md, mw.mem.profile). */
+typedef enum mw_profile_format {
+    MW_PROFILE_TABLE = 0,  /* aligned columns for a person */
+    MW_PROFILE_CSV,        /* one row per executed line */
+    MW_PROFILE_JSON        /* one object */
+} mw_profile_format;
+
+/* Starts the line-by-line memory profiler: from now on every change of
+ * rt's memory figures is charged to the Lua line that caused it, across
+ * entries, until mw_runtime_profile_stop. Returns MW_OK; MW_EINVAL if a
+ * profile is already running (one at a time per runtime, a script's
+ * mw.mem.profile included); MW_ENOMEM. */
+MW_API int mw_runtime_profile_start(mw_runtime *rt);
+
+/* Stops the profiler and writes its report in format to out (out may be
+ * NULL to drop it). Returns MW_OK; MW_EINVAL if no profile is running;
+ * MW_ENOMEM if the report could not be written whole (a write error, or
+ * the profiler ran out of memory: the report then says so). */
+MW_API int mw_runtime_profile_stop(mw_runtime *rt, FILE *out, mw_profile_format format);
+
+/* }==================================================================== */
+
+/* {====================================================================
+ * Feeding samples into a pipeline, no Lua needed
+ *
+ * A runtime keeps one pipeline per series name: the first sample of a
+ * name makes its pipeline (the built-in "default" unless
+ * mw_runtime_pipeline chose another), and every sample is scored as it
+ * comes, in order, before it is learned. Anomalies go to the callback
+ * given with mw_runtime_on_anomaly or, without one, to a queue read with
+ * mw_runtime_poll.
+ * ===================================================================== */
+
+/* One anomaly: the sample and its score. series is owned by the runtime
+ * and valid until it is freed. */
+typedef struct mw_anomaly {
+    const char *series;
+    double timestamp;      /* as pushed (seconds since the epoch, say) */
+    double value;
+    double score;
+} mw_anomaly;
+
+/* Receives each anomaly (a borrowed for the call). It must not call any
+ * function of the runtime that found it. */
+typedef void (*mw_anomaly_fn)(void *ud, const mw_anomaly *a);
+
+/* Chooses the pipeline for the series pushed from now on: a built-in
+ * name ("default", "gaussian") or the path of a Lua file returning a
+ * pipeline definition (docs/reference.md, Pipelines), with params as
+ * "name=value,..." (NULL or "": its defaults). Series already pushed keep
+ * theirs. Returns MW_OK, or MW_ESCRIPT with the reason in
+ * mw_runtime_error ("no pipeline 'x' ...", "pipeline 'default' has no
+ * parameter 'y' ..."), changing nothing. */
+MW_API int mw_runtime_pipeline(mw_runtime *rt, const char *pipeline, const char *params);
+
+/* Sends anomalies to fn (with ud) from now on, as each push finds them;
+ * fn NULL queues them for mw_runtime_poll. */
+MW_API void mw_runtime_on_anomaly(mw_runtime *rt, mw_anomaly_fn fn, void *ud);
+
+/* Scores one sample of series (a NUL-terminated name) and stores its
+ * score in *score (score may be NULL; NaN while the pipeline warms up).
+ * Returns MW_OK; MW_EINVAL for a NULL rt or series; the statuses of
+ * mw_runtime_call for an error in the pipeline, which leaves the
+ * anomalies of earlier pushes where they were. */
+MW_API int mw_runtime_push(mw_runtime *rt, const char *series, double timestamp, double value,
+                           double *score);
+
+/* Scores n samples of series at once, as n pushes would but faster
+ * (timestamps may be NULL: then 0 for each; scores may be NULL, or
+ * receives n scores). */
+MW_API int mw_runtime_push_array(mw_runtime *rt, const char *series, const double *timestamps,
+                                 const double *values, size_t n, double *scores);
+
+/* Moves up to max queued anomalies, oldest first, into out and returns
+ * how many. */
+MW_API size_t mw_runtime_poll(mw_runtime *rt, mw_anomaly *out, size_t max);
 
 /* }==================================================================== */
 

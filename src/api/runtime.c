@@ -14,11 +14,12 @@
  * stack is empty. The last error message is a copy owned by the runtime,
  * from its allocator (domain NATIVE), kept until the next entry point.
  *
- * The instruction limit is a count hook armed afresh on every entry
- * point: it fires every `step` instructions (at most INT_MAX, what
- * lua_sethook takes) and raises once the call's total reaches the limit.
- * The runtime is found from the Lua state through lua_getextraspace,
- * which coroutines inherit from the main state.
+ * The instruction and time limits are lua/limits.c's, armed afresh on
+ * every entry (see api/runtime.h); with either set, pcall and friends
+ * cannot catch them. Results of mw_runtime_callv that point into Lua
+ * (strings, series) are kept alive in a registry table until the next
+ * entry. The runtime is found from the Lua state through
+ * lua_getextraspace, which coroutines inherit from the main state.
  *
  * It must never keep global mutable state: two runtimes can live in one
  * process, each on its own thread.
@@ -32,7 +33,11 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "api/runtime.h"
 #include "core/alloc.h"
+#include "lua/l_profile.h"
+#include "lua/l_series.h"
+#include "lua/limits.h"
 #include "lua/state.h"
 #include "moonwatch.h"
 
@@ -40,29 +45,56 @@ struct mw_runtime {
     mw_alloc alloc;              /* Lua's heap and the native heap */
     lua_State *L;                /* owned */
     mw_runtime_config config;
-    unsigned long instructions;  /* counted in the current call */
+    mw_lua_limits limits;        /* opened on L when a limit is set */
+    int limited;
+    mw_status fail_status;       /* set by mw_runtime_fail_as in an entry */
     char *error;                 /* the last error, owned (NATIVE), or NULL */
     int failed;                  /* the last call failed (error may be NULL
                                   * if its copy could not be made) */
     size_t error_size;           /* bytes of error, for the free */
+    mw_lua_profile *profile;     /* running or NULL */
+    mw_feed *feed;               /* feed.c's, or NULL */
 };
 
-/* What runtime_protected is asked to do, and what it found. */
+/* The registry key of the table keeping mw_runtime_callv's results. */
+static const char runtime_results_key = 'R';
+
+/* What runtime_protected is asked to do. */
 typedef enum runtime_op { RUNTIME_STRING, RUNTIME_FILE, RUNTIME_CALL } runtime_op;
 
 typedef struct runtime_job {
     runtime_op op;
     const char *text;        /* code, a path, or the function's name */
     const char *chunkname;
-    const double *args;
+    const mw_val *args;
     size_t nargs;
-    double result;
-    mw_status status;        /* set for errors that are not the script's */
+    mw_val *results;
+    size_t nresults;
 } runtime_job;
+
+mw_runtime *mw_runtime_of(lua_State *L)
+{
+    return *(mw_runtime **)lua_getextraspace(L);
+}
 
 static mw_runtime *runtime_of(lua_State *L)
 {
-    return *(mw_runtime **)lua_getextraspace(L);
+    return mw_runtime_of(L);
+}
+
+mw_alloc *mw_runtime_alloc(mw_runtime *rt)
+{
+    return &rt->alloc;
+}
+
+mw_feed **mw_runtime_feed(mw_runtime *rt)
+{
+    return &rt->feed;
+}
+
+void mw_runtime_fail_as(lua_State *L, mw_status s)
+{
+    runtime_of(L)->fail_status = s;
 }
 
 /* {====================================================================
@@ -99,6 +131,8 @@ static void runtime_set_error(mw_runtime *rt, const char *msg, size_t len)
 static int runtime_msghandler(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
+    if (msg == NULL)
+        msg = mw_lua_limits_message(L, 1);
     if (msg == NULL) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
             return 1;
@@ -106,43 +140,6 @@ static int runtime_msghandler(lua_State *L)
     }
     luaL_traceback(L, L, msg, 1);
     return 1;
-}
-
-/* }==================================================================== */
-
-/* {====================================================================
- * The instruction limit
- * ===================================================================== */
-
-static int runtime_step(unsigned long remaining)
-{
-    return remaining > (unsigned long)INT_MAX ? INT_MAX : (int)remaining;
-}
-
-static void runtime_count_hook(lua_State *L, lua_Debug *ar)
-{
-    (void)ar;
-    mw_runtime *rt = runtime_of(L);
-    unsigned long limit = rt->config.max_instructions;
-    rt->instructions += (unsigned long)runtime_step(limit - rt->instructions);
-    if (rt->instructions >= limit) {
-        char detail[48];
-        rt->instructions = 0;
-        /* lua_pushfstring has no %lu */
-        snprintf(detail, sizeof detail, "%lu", limit);
-        luaL_error(L, "instruction limit exceeded (%s instructions)", detail);
-    }
-    lua_sethook(L, runtime_count_hook, LUA_MASKCOUNT,
-                runtime_step(limit - rt->instructions));
-}
-
-/* Arms the limit for a new call (or leaves it off). */
-static void runtime_arm(mw_runtime *rt)
-{
-    rt->instructions = 0;
-    if (rt->config.max_instructions != 0)
-        lua_sethook(rt->L, runtime_count_hook, LUA_MASKCOUNT,
-                    runtime_step(rt->config.max_instructions));
 }
 
 /* }==================================================================== */
@@ -189,7 +186,85 @@ static int runtime_setup(lua_State *L)
         lua_pushcfunction(L, runtime_print);
         lua_setglobal(L, "print");
     }
+    if (rt->limited)
+        mw_lua_limits_open(L, &rt->limits);
     return 0;
+}
+
+/* Pushes argument v, or raises for one of no known type. */
+static void runtime_push_value(lua_State *L, const mw_val *v, size_t i)
+{
+    switch (v->type) {
+    case MW_VNIL:
+        lua_pushnil(L);
+        return;
+    case MW_VBOOLEAN:
+        lua_pushboolean(L, v->number != 0.0);
+        return;
+    case MW_VNUMBER:
+        lua_pushnumber(L, v->number);
+        return;
+    case MW_VSTRING:
+        if (v->string == NULL && v->len > 0)
+            break;
+        lua_pushlstring(L, v->string != NULL ? v->string : "", v->len);
+        return;
+    case MW_VSERIES: {
+        if (v->values == NULL && v->len > 0)
+            break;
+        mw_series *s = mw_lua_push_new_series(L, mw_lua_state_open(L), v->len, 0, 0);
+        if (v->len > 0)
+            memcpy(mw_series_values(s), v->values, v->len * sizeof(double));
+        return;
+    }
+    }
+    mw_runtime_fail_as(L, MW_EINVAL);
+    luaL_error(L, "argument %d: not a value (type %d, or NULL data)", (int)i + 1, (int)v->type);
+}
+
+/* Reads result idx (of the call of fname) into *out, keeping what it
+ * points into alive in the results table at index keep. */
+static void runtime_read_result(lua_State *L, int idx, int keep, const char *fname, size_t i,
+                                mw_val *out)
+{
+    mw_val v = {MW_VNIL, 0.0, NULL, NULL, 0};
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+    case LUA_TNONE:
+        break;
+    case LUA_TBOOLEAN:
+        v.type = MW_VBOOLEAN;
+        v.number = lua_toboolean(L, idx);
+        break;
+    case LUA_TNUMBER:
+        v.type = MW_VNUMBER;
+        v.number = lua_tonumber(L, idx);
+        break;
+    case LUA_TSTRING:
+        v.type = MW_VSTRING;
+        v.string = lua_tolstring(L, idx, &v.len);
+        lua_pushvalue(L, idx);
+        lua_rawseti(L, keep, (lua_Integer)i + 1);
+        break;
+    case LUA_TTABLE:
+    case LUA_TUSERDATA: {
+        char what[32];
+        snprintf(what, sizeof what, "result %zu of", i + 1);
+        mw_runtime_fail_as(L, MW_ETYPE);
+        mw_series *s = mw_lua_push_series_arg(L, mw_lua_state_open(L), idx, what, fname, 0, NULL);
+        mw_runtime_fail_as(L, MW_OK);
+        v.type = MW_VSERIES;
+        v.values = mw_series_values(s);
+        v.len = s->len;
+        lua_rawseti(L, keep, (lua_Integer)i + 1);
+        break;
+    }
+    default:
+        mw_runtime_fail_as(L, MW_ETYPE);
+        luaL_error(L, "'%s' returned a %s value as result %d, not a number, string, boolean or series",
+                   fname, luaL_typename(L, idx), (int)i + 1);
+    }
+    *out = v;
 }
 
 /* Runs a job (light userdata 1): a chunk, or a call of a global. */
@@ -199,23 +274,29 @@ static int runtime_protected(lua_State *L)
     lua_settop(L, 0);
     if (job->op == RUNTIME_CALL) {
         if (lua_getglobal(L, job->text) != LUA_TFUNCTION) {
-            job->status = MW_ETYPE;
+            mw_runtime_fail_as(L, MW_ETYPE);
             return luaL_error(L, "'%s' is not a function (a %s value)", job->text,
                               luaL_typename(L, -1));
         }
-        if (job->nargs > (size_t)INT_MAX - 1 || !lua_checkstack(L, (int)job->nargs)) {
-            job->status = MW_EINVAL;
-            return luaL_error(L, "too many arguments (%zu)", job->nargs);
+        if (job->nargs > (size_t)INT_MAX - 10 || job->nresults > (size_t)INT_MAX - 10 ||
+            !lua_checkstack(L, (int)job->nargs + 10)) {
+            mw_runtime_fail_as(L, MW_EINVAL);
+            return luaL_error(L, "too many arguments or results (%zu, %zu)", job->nargs,
+                              job->nresults);
         }
         for (size_t i = 0; i < job->nargs; i++)
-            lua_pushnumber(L, job->args[i]);
-        lua_call(L, (int)job->nargs, 1);
-        if (lua_type(L, -1) != LUA_TNUMBER) {
-            job->status = MW_ETYPE;
-            return luaL_error(L, "'%s' returned a %s value, not a number", job->text,
-                              luaL_typename(L, -1));
-        }
-        job->result = lua_tonumber(L, -1);
+            runtime_push_value(L, &job->args[i], i);
+        lua_call(L, (int)job->nargs, (int)job->nresults);
+        if (job->nresults == 0)
+            return 0;
+        if (!lua_checkstack(L, 4))
+            return luaL_error(L, "stack overflow (reading results)");
+        int first = lua_gettop(L) - (int)job->nresults + 1;
+        lua_createtable(L, 0, 0);
+        int keep = lua_gettop(L);
+        for (size_t i = 0; i < job->nresults; i++)
+            runtime_read_result(L, first + (int)i, keep, job->text, i, &job->results[i]);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &runtime_results_key);
         return 0;
     }
     int status = job->op == RUNTIME_FILE
@@ -227,27 +308,31 @@ static int runtime_protected(lua_State *L)
     return 0;
 }
 
-/* Runs job protected and turns the outcome into a status, keeping the
- * error message. */
-static int runtime_run(mw_runtime *rt, runtime_job *job)
+int mw_runtime_enter(mw_runtime *rt, lua_CFunction fn, void *ud)
 {
     lua_State *L = rt->L;
     runtime_set_error(rt, NULL, 0);
-    job->status = MW_OK;
-    runtime_arm(rt);
+    rt->fail_status = MW_OK;
     lua_settop(L, 0);
+    /* The results of the last call go now (rawsetp cannot raise). */
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &runtime_results_key);
+    if (rt->limited)
+        mw_lua_limits_arm(L, &rt->limits);
     lua_pushcfunction(L, runtime_msghandler);
-    lua_pushcfunction(L, runtime_protected);
-    lua_pushlightuserdata(L, job);
+    lua_pushcfunction(L, fn);
+    lua_pushlightuserdata(L, ud);
     int status = lua_pcall(L, 1, 0, 1);
-    if (rt->config.max_instructions != 0)
-        lua_sethook(L, NULL, 0, 0);
+    if (rt->limited)
+        mw_lua_limits_disarm(L, &rt->limits);
     if (status == LUA_OK) {
         lua_settop(L, 0);
         return MW_OK;
     }
     size_t len = 0;
     const char *msg = lua_tolstring(L, -1, &len);
+    if (msg == NULL && (msg = mw_lua_limits_message(L, -1)) != NULL)
+        len = strlen(msg); /* a limit raised where no handler ran */
     if (msg == NULL) {
         msg = "(error object is not a string)";
         len = strlen(msg);
@@ -270,36 +355,50 @@ static int runtime_run(mw_runtime *rt, runtime_job *job)
     }
     runtime_set_error(rt, msg, len);
     lua_settop(L, 0);
-    return job->status != MW_OK ? job->status : MW_ESCRIPT;
+    return rt->fail_status != MW_OK ? (int)rt->fail_status : MW_ESCRIPT;
 }
 
 /* }==================================================================== */
 
 void mw_runtime_config_init(mw_runtime_config *cfg)
 {
+    memset(cfg, 0, sizeof *cfg);
     cfg->max_memory = 0;
     cfg->max_instructions = 0;
+    cfg->max_seconds = 0.0;
     cfg->print = NULL;
     cfg->print_ud = NULL;
+    cfg->alloc = NULL;
+    cfg->alloc_ud = NULL;
 }
 
 mw_runtime *mw_runtime_new(const mw_runtime_config *cfg)
 {
-    mw_runtime *rt = malloc(sizeof *rt);
+    mw_runtime_config config;
+    if (cfg != NULL)
+        config = *cfg;
+    else
+        mw_runtime_config_init(&config);
+    if (!(config.max_seconds >= 0.0))   /* NaN too */
+        return NULL;
+    /* The runtime itself comes from the host's allocator when there is
+     * one, uncounted: it is not Lua's nor a native object. */
+    mw_runtime *rt = config.alloc != NULL ? config.alloc(config.alloc_ud, NULL, 0, sizeof *rt)
+                                          : malloc(sizeof *rt);
     if (rt == NULL)
         return NULL;
-    if (cfg != NULL)
-        rt->config = *cfg;
-    else
-        mw_runtime_config_init(&rt->config);
-    rt->instructions = 0;
-    rt->error = NULL;
-    rt->error_size = 0;
-    rt->failed = 0;
+    memset(rt, 0, sizeof *rt);
+    rt->config = config;
+    rt->limits.max_instructions = config.max_instructions;
+    rt->limits.max_seconds = config.max_seconds;
+    rt->limited = config.max_instructions != 0 || config.max_seconds > 0.0;
     mw_alloc_init(&rt->alloc);
-    rt->L = lua_newstate(mw_alloc_lua, &rt->alloc);
+    if (config.alloc != NULL)
+        mw_alloc_set_system(&rt->alloc, config.alloc, config.alloc_ud);
+    rt->feed = mw_feed_new(&rt->alloc);
+    rt->L = rt->feed != NULL ? lua_newstate(mw_alloc_lua, &rt->alloc) : NULL;
     if (rt->L == NULL) {
-        free(rt);
+        mw_runtime_free(rt);
         return NULL;
     }
     /* No warning function: lua_warning does nothing without one, as with
@@ -319,10 +418,19 @@ void mw_runtime_free(mw_runtime *rt)
 {
     if (rt == NULL)
         return;
-    lua_close(rt->L);
+    if (rt->profile != NULL) {
+        mw_lua_profile_stop(rt->profile, rt->L);
+        mw_lua_profile_free(rt->profile);
+    }
+    if (rt->L != NULL)
+        lua_close(rt->L);
+    mw_feed_free(rt->feed, &rt->alloc);
     if (rt->error != NULL)
         mw_alloc_free(&rt->alloc, MW_DOMAIN_NATIVE, rt->error, rt->error_size);
-    free(rt);
+    if (rt->config.alloc != NULL)
+        rt->config.alloc(rt->config.alloc_ud, rt, sizeof *rt, 0);
+    else
+        free(rt);
 }
 
 int mw_runtime_load_string(mw_runtime *rt, const char *code, const char *chunkname)
@@ -330,27 +438,66 @@ int mw_runtime_load_string(mw_runtime *rt, const char *code, const char *chunkna
     if (rt == NULL || code == NULL)
         return MW_EINVAL;
     runtime_job job = {RUNTIME_STRING, code, chunkname != NULL ? chunkname : "=(string)",
-                       NULL, 0, 0.0, MW_OK};
-    return runtime_run(rt, &job);
+                       NULL, 0, NULL, 0};
+    return mw_runtime_enter(rt, runtime_protected, &job);
 }
 
 int mw_runtime_load_file(mw_runtime *rt, const char *path)
 {
     if (rt == NULL || path == NULL)
         return MW_EINVAL;
-    runtime_job job = {RUNTIME_FILE, path, NULL, NULL, 0, 0.0, MW_OK};
-    return runtime_run(rt, &job);
+    runtime_job job = {RUNTIME_FILE, path, NULL, NULL, 0, NULL, 0};
+    return mw_runtime_enter(rt, runtime_protected, &job);
 }
+
+int mw_runtime_callv(mw_runtime *rt, const char *fname, const mw_val *args, size_t nargs,
+                     mw_val *results, size_t nresults)
+{
+    if (results != NULL)
+        for (size_t i = 0; i < nresults; i++)
+            results[i] = (mw_val){MW_VNIL, 0.0, NULL, NULL, 0};
+    if (rt == NULL || fname == NULL || (args == NULL && nargs > 0) ||
+        (results == NULL && nresults > 0))
+        return MW_EINVAL;
+    runtime_job job = {RUNTIME_CALL, fname, NULL, args, nargs, results, nresults};
+    int status = mw_runtime_enter(rt, runtime_protected, &job);
+    if (status != MW_OK)
+        for (size_t i = 0; i < nresults; i++)
+            results[i] = (mw_val){MW_VNIL, 0.0, NULL, NULL, 0};
+    return status;
+}
+
+/* The numbers of mw_runtime_call, at most this many at once. */
+#define RUNTIME_CALL_ARGS 16
 
 int mw_runtime_call(mw_runtime *rt, const char *fname, const double *args, size_t nargs,
                     double *result)
 {
     if (rt == NULL || fname == NULL || (args == NULL && nargs > 0))
         return MW_EINVAL;
-    runtime_job job = {RUNTIME_CALL, fname, NULL, args, nargs, 0.0, MW_OK};
-    int status = runtime_run(rt, &job);
+    mw_val small[RUNTIME_CALL_ARGS] = {{MW_VNIL, 0.0, NULL, NULL, 0}};
+    mw_val *values = small;
+    if (nargs > RUNTIME_CALL_ARGS) {
+        values = mw_alloc_malloc(&rt->alloc, MW_DOMAIN_NATIVE, nargs * sizeof *values);
+        if (values == NULL)
+            return rt->alloc.last_error == MW_EBUDGET ? MW_EBUDGET : MW_ENOMEM;
+    }
+    for (size_t i = 0; i < nargs; i++)
+        values[i] = mw_val_number(args[i]);
+    mw_val out;
+    int status = mw_runtime_callv(rt, fname, values, nargs, &out, 1);
+    if (values != small)
+        mw_alloc_free(&rt->alloc, MW_DOMAIN_NATIVE, values, nargs * sizeof *values);
+    if (status == MW_OK && out.type != MW_VNUMBER) {
+        static const char *const names[] = {"nil", "boolean", "number", "string", "series"};
+        char msg[160];
+        int n = snprintf(msg, sizeof msg, "'%s' returned a %s value, not a number", fname,
+                         names[out.type]);
+        runtime_set_error(rt, msg, n > 0 ? (size_t)n : 0);
+        return MW_ETYPE;
+    }
     if (status == MW_OK && result != NULL)
-        *result = job.result;
+        *result = out.number;
     return status;
 }
 
@@ -377,3 +524,36 @@ lua_State *mw_runtime_lua(mw_runtime *rt)
 {
     return rt->L;
 }
+
+/* {====================================================================
+ * The memory profiler
+ * ===================================================================== */
+
+int mw_runtime_profile_start(mw_runtime *rt)
+{
+    if (rt == NULL || rt->profile != NULL)
+        return MW_EINVAL;
+    const char *why = NULL;
+    rt->profile = mw_lua_profile_start(rt->L, &why);
+    if (rt->profile != NULL)
+        return MW_OK;
+    runtime_set_error(rt, why, strlen(why));
+    return strcmp(why, "not enough memory") == 0 ? MW_ENOMEM : MW_EINVAL;
+}
+
+int mw_runtime_profile_stop(mw_runtime *rt, FILE *out, mw_profile_format format)
+{
+    if (rt == NULL || rt->profile == NULL ||
+        (format != MW_PROFILE_TABLE && format != MW_PROFILE_CSV && format != MW_PROFILE_JSON))
+        return MW_EINVAL;
+    mw_lua_profile *p = rt->profile;
+    rt->profile = NULL;
+    mw_lua_profile_stop(p, rt->L);
+    int ok = !mw_lua_profile_incomplete(p);
+    if (out != NULL)
+        ok = mw_lua_profile_write(p, out, (mw_lua_profile_format)format) && ok;
+    mw_lua_profile_free(p);
+    return ok ? MW_OK : MW_ENOMEM;
+}
+
+/* }==================================================================== */

@@ -125,73 +125,24 @@ local function parse_args(argv, spec)
   return opts, inputs
 end
 
--- "window=500" -> "window", 500 (integers stay integers; true/false are
--- booleans; anything else is a string).
-local function parse_param(text)
-  local name, value = text:match("^([%a_][%w_]*)=(.*)$")
-  if not name then usage_fail("--param '%s' is not NAME=VALUE", text) end
-  if value == "true" then return name, true end
-  if value == "false" then return name, false end
-  return name, math.tointeger(tonumber(value)) or tonumber(value) or value
-end
+local pipeline = require "moonwatch.pipeline"
 
 local function params_of(opts)
   local params, order = {}, {}
   for _, text in ipairs(opts.param or {}) do
-    local name, value = parse_param(text)
+    local name, value = pipeline.parse_param(text)
+    if not name then usage_fail("--param %s", value) end
     if params[name] == nil then order[#order + 1] = name end
     params[name] = value
   end
   return params, order
 end
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys)
-  return keys
-end
-
--- The pipelines built into the library: luaopen_moonwatch registers a
--- loader for each as package.preload["moonwatch.pipelines.<name>"].
-local function builtin_loader(name)
-  return package.preload["moonwatch.pipelines." .. name]
-end
-
-local function builtin_names()
-  local names = {}
-  for key in pairs(package.preload) do
-    local name = key:match("^moonwatch%.pipelines%.(.+)$")
-    if name then names[#names + 1] = name end
-  end
-  table.sort(names)
-  return names
-end
-
--- Loads a pipeline definition: a built-in name or a Lua file returning
--- {name, summary, params, new}.
-local function load_definition(spec)
-  local chunk, err
-  if not spec:find("/", 1, true) and not spec:find("%.lua$") and builtin_loader(spec) then
-    chunk = builtin_loader(spec)
-  else
-    local fh = io.open(spec, "r")
-    if not fh then
-      fail("no pipeline '%s': not a file, and the built-in ones are %s", spec,
-           table.concat(builtin_names(), ", "))
-    end
-    fh:close()
-    chunk, err = loadfile(spec, "t")
-  end
-  if not chunk then fail("pipeline '%s' does not load: %s", spec, err) end
-  local ok, def = pcall(chunk)
-  if not ok then fail("pipeline '%s' failed while loading: %s", spec, tostring(def)) end
-  if type(def) ~= "table" or type(def.new) ~= "function" then
-    fail("pipeline '%s' must return a table with a function 'new' (got %s)", spec, type(def))
-  end
-  def.name = def.name or spec:match("([^/]+)%.lua$") or spec
-  def.params = def.params or {}
-  return def
+-- Runs fn(...) and turns its error into the command's one-line failure.
+local function or_fail(fn, ...)
+  local ok, result = pcall(fn, ...)
+  if not ok then fail("%s", tostring(result)) end
+  return result
 end
 
 -- A pipeline maker: returns a function making a fresh pipeline per
@@ -226,33 +177,9 @@ local function pipeline_maker(opts)
     end, kind, multi
   end
   if opts.columns then usage_fail("--columns goes with a multivariate --detector (rows of several columns)") end
-  local def = load_definition(opts.pipeline or "default")
-  local merged = {}
-  for k, v in pairs(def.params) do merged[k] = v end
-  for _, name in ipairs(order) do
-    local default = def.params[name]
-    if default == nil then
-      fail("pipeline '%s' has no parameter '%s'; its parameters are %s", def.name, name,
-           #sorted_keys(def.params) > 0 and table.concat(sorted_keys(def.params), ", ") or "none")
-    end
-    local value = params[name]
-    if type(value) ~= type(default) then
-      fail("parameter '%s' of pipeline '%s' must be a %s, got '%s'", name, def.name, type(default),
-           tostring(value))
-    end
-    if math.type(default) == "integer" and math.type(value) ~= "integer" then
-      fail("parameter '%s' of pipeline '%s' must be an integer, got %s", name, def.name, tostring(value))
-    end
-    merged[name] = value
-  end
-  return function()
-    local ok, p = pcall(def.new, merged)
-    if not ok then fail("pipeline '%s': %s", def.name, tostring(p)) end
-    if type(p) ~= "table" and type(p) ~= "userdata" then
-      fail("pipeline '%s': new must return an object with a method run", def.name)
-    end
-    return p
-  end, def.name
+  local def = or_fail(pipeline.load, opts.pipeline or "default")
+  local merged = or_fail(pipeline.configure, def, params, order)
+  return function() return or_fail(pipeline.make, def, merged) end, def.name
 end
 
 -- The time and value columns of a frame.

@@ -1,12 +1,14 @@
 /*
  * alloc.c: the accounting allocator (see alloc.h for the invariants).
  *
- * It wraps the C library's malloc/realloc/free, keeps the figures exact from
+ * It wraps the C library's malloc/realloc/free (or the host's allocator,
+ * mw_alloc_set_system), keeps the figures exact from
  * the sizes its callers pass back, and refuses growth past the budget or
  * when the fault-injection hook fires. It never aborts and never prints.
  */
 #include "core/alloc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,7 +78,7 @@ void *mw_alloc_realloc(mw_alloc *a, mw_domain d, void *p, size_t old_size,
     }
     if (new_size > old_size && !alloc_admit(a, new_size - old_size))
         return NULL;
-    void *q = realloc(p, new_size);
+    void *q = a->sys != NULL ? a->sys(a->sys_ud, p, old_size, new_size) : realloc(p, new_size);
     if (q == NULL) {
         if (new_size <= old_size)
             return p;   /* a shrink the C library refused: keep the block */
@@ -92,7 +94,10 @@ void mw_alloc_free(mw_alloc *a, mw_domain d, void *p, size_t size)
 {
     if (p == NULL)
         return;
-    free(p);
+    if (a->sys != NULL)
+        a->sys(a->sys_ud, p, size, 0);
+    else
+        free(p);
     a->n_frees++;
     alloc_charge(a, d, size, 0);
 }
@@ -110,9 +115,45 @@ void *mw_alloc_lua(void *ud, void *ptr, size_t osize, size_t nsize)
     return mw_alloc_realloc(a, MW_DOMAIN_LUA, ptr, osize, nsize);
 }
 
+/* With the host's allocator, an aligned block is carved from a larger
+ * one: [start ... | total | start | block], the two words just below the
+ * block giving the size taken and where it starts. */
+#define ALLOC_HEADER (2 * sizeof(void *))
+
+static void *alloc_aligned_sys(mw_alloc *a, mw_domain d, size_t size, size_t align)
+{
+    if (size > SIZE_MAX - align - ALLOC_HEADER)
+        return NULL;
+    size_t total = size + align + ALLOC_HEADER;
+    if (!alloc_admit(a, total))
+        return NULL;
+    unsigned char *start = a->sys(a->sys_ud, NULL, 0, total);
+    if (start == NULL) {
+        a->n_failed++;
+        a->last_error = MW_ENOMEM;
+        return NULL;
+    }
+    uintptr_t at = ((uintptr_t)start + ALLOC_HEADER + align - 1) & ~(uintptr_t)(align - 1);
+    void **block = (void **)(start + (at - (uintptr_t)start));
+    block[-1] = start;
+    block[-2] = (void *)(uintptr_t)total;
+    alloc_charge(a, d, 0, total);
+    return block;
+}
+
+void mw_alloc_set_system(mw_alloc *a, mw_alloc_fn fn, void *ud)
+{
+    a->sys = fn;
+    a->sys_ud = fn != NULL ? ud : NULL;
+}
+
 void *mw_alloc_aligned(mw_alloc *a, mw_domain d, size_t size, size_t align)
 {
-    if (size == 0 || !alloc_admit(a, size))
+    if (size == 0)
+        return NULL;
+    if (a->sys != NULL)
+        return alloc_aligned_sys(a, d, size, align);
+    if (!alloc_admit(a, size))
         return NULL;
     void *p = NULL;
     if (posix_memalign(&p, align, size) != 0) {
@@ -126,6 +167,12 @@ void *mw_alloc_aligned(mw_alloc *a, mw_domain d, size_t size, size_t align)
 
 void mw_alloc_free_aligned(mw_alloc *a, mw_domain d, void *p, size_t size)
 {
+    if (p != NULL && a->sys != NULL) {
+        void **block = p;
+        size_t total = (size_t)(uintptr_t)block[-2];
+        mw_alloc_free(a, d, block[-1], total);
+        return;
+    }
     mw_alloc_free(a, d, p, size);
 }
 

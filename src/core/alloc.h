@@ -60,6 +60,10 @@ typedef struct mw_alloc {
     int n_observers;
     mw_alloc_observer observers[MW_ALLOC_MAX_OBSERVERS];
     void *observer_uds[MW_ALLOC_MAX_OBSERVERS];
+    /* The system allocator underneath (a host's override, see
+     * mw_alloc_set_system); NULL: the C library's. */
+    mw_alloc_fn sys;
+    void *sys_ud;
 } mw_alloc;
 
 /* Initialises a with zero figures, no budget and the test hook off. */
@@ -107,6 +111,14 @@ void mw_alloc_transfer(mw_alloc *a, mw_domain from, mw_domain to, size_t size);
 /* Sets the budget in bytes (0: none). Returns MW_EINVAL, changing nothing,
  * if the budget is below what is already allocated. */
 mw_status mw_alloc_set_budget(mw_alloc *a, size_t budget);
+
+/* Puts fn (with ud) under a, in place of malloc/realloc/free: fn is
+ * called as a lua_Alloc (fn(ud, NULL, 0, n) allocates, fn(ud, p, old, 0)
+ * frees, anything else resizes; a shrink may not fail). Only for an a
+ * with no live block. An aligned block takes align + 2 pointers more
+ * from fn, its header, and counts them: the figures stay what was taken
+ * from the allocator underneath. */
+void mw_alloc_set_system(mw_alloc *a, mw_alloc_fn fn, void *ud);
 
 /* Test hook: the n-th growing request from now fails (n >= 1); with sticky
  * non-zero, every request after it fails too. n == 0 turns the hook off. */

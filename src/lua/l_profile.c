@@ -242,6 +242,13 @@ static void profile_hook(lua_State *L, lua_Debug *ar)
         lua_sethook(L, NULL, 0, 0); /* a coroutine of a finished profile */
         return;
     }
+    if (ar->event == LUA_HOOKCOUNT) {
+        /* the count hook found when the profile started (the limits of
+         * lua/limits.c): it keeps running under the profile */
+        if (p->saved_hook != NULL)
+            p->saved_hook(L, ar);
+        return;
+    }
     if (ar->event == LUA_HOOKLINE) {
         if (ar->currentline < 1 || !lua_getinfo(L, "S", ar))
             return; /* no line information (stripped bytecode) */
@@ -308,7 +315,11 @@ mw_lua_profile *mw_lua_profile_start(lua_State *L, const char **why)
         *why = "too many memory observers at once";
         return NULL;
     }
-    lua_sethook(L, profile_hook, LUA_MASKLINE | LUA_MASKRET, 0);
+    /* A count hook already there (instruction and time limits) goes on
+     * being called, through profile_hook. */
+    int counting = p->saved_hook != NULL && (p->saved_mask & LUA_MASKCOUNT) != 0;
+    lua_sethook(L, profile_hook, LUA_MASKLINE | LUA_MASKRET | (counting ? LUA_MASKCOUNT : 0),
+                counting ? p->saved_count : 0);
     return p;
 }
 

@@ -9,7 +9,8 @@
  * It is both the `mw` of the moonwatch command and a Lua C module that a
  * stock lua5.4 loads with require "moonwatch" (moonwatch.so); either way
  * the shipped pipelines come with it, built in (lua/embedded.h), as
- * package.preload["moonwatch.pipelines.<name>"].
+ * package.preload["moonwatch.pipelines.<name>"], with moonwatch.pipeline
+ * (lua/pipeline.lua) that loads and runs them.
  */
 #include "moonwatch.h"
 

@@ -1,0 +1,206 @@
+/*
+ * limits.c: instruction and wall-time limits on a run of Lua code (see
+ * limits.h).
+ *
+ * The registry holds, under the address of limits_key, a full userdata
+ * with a pointer to the mw_lua_limits and the error message of the
+ * limit reached. The same userdata is the error value raised: it is
+ * made once, when the limits are opened, so raising never allocates
+ * (a limit can trip while memory is short). Its __tostring gives the
+ * message, so every message handler that honours __tostring (lua.c's,
+ * the runtime's) prints it.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "lua/limits.h"
+
+static const char limits_key = 'L';
+
+#define LIMITS_MT "moonwatch.limit_error"
+
+/* The registered userdata: the limits and the message of the last limit
+ * reached. */
+typedef struct limits_box {
+    mw_lua_limits *lim;
+    char message[96];
+} limits_box;
+
+static double limits_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The box of L, or NULL if no limits were opened on its state. Pushes
+ * nothing. */
+static limits_box *limits_box_of(lua_State *L)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &limits_key);
+    limits_box *box = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return box;
+}
+
+static int limits_step(const mw_lua_limits *lim)
+{
+    if (lim->max_instructions != 0 && lim->max_instructions < MW_LUA_LIMITS_STEP)
+        return (int)lim->max_instructions;
+    return MW_LUA_LIMITS_STEP;
+}
+
+/* Raises the box's error: the limit reached. */
+static int limits_raise(lua_State *L)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &limits_key);
+    return lua_error(L);
+}
+
+static void limits_hook(lua_State *L, lua_Debug *ar)
+{
+    limits_box *box = limits_box_of(L);
+    mw_lua_limits *lim = box != NULL ? box->lim : NULL;
+    if (lim == NULL || !lim->armed) {
+        /* a coroutine made during an earlier run: nothing to count now */
+        if (lim != NULL && lim->chained != NULL && ar->event != LUA_HOOKCOUNT)
+            lim->chained(L, ar);
+        return;
+    }
+    if (ar->event != LUA_HOOKCOUNT) {
+        if (lim->chained != NULL)
+            lim->chained(L, ar);
+        return;
+    }
+    if (lim->tripped)
+        limits_raise(L);
+    lim->counted += (unsigned long)limits_step(lim);
+    if (lim->max_instructions != 0 && lim->counted >= lim->max_instructions) {
+        lim->tripped = 1;
+        snprintf(box->message, sizeof box->message,
+                 "instruction limit exceeded (%lu instructions)", lim->max_instructions);
+    } else if (lim->max_seconds > 0 && limits_now() >= lim->deadline) {
+        lim->tripped = 2;
+        snprintf(box->message, sizeof box->message, "time limit exceeded (%g s)",
+                 lim->max_seconds);
+    } else {
+        return;
+    }
+    /* From now on every instruction raises again, in this thread. */
+    lua_sethook(L, limits_hook, LUA_MASKCOUNT | lim->chained_mask, 1);
+    limits_raise(L);
+}
+
+/* {====================================================================
+ * pcall and friends that pass a tripped limit on
+ * ===================================================================== */
+
+/* The continuation (and the end) of a wrapped function: its results are
+ * the whole stack, unless a limit tripped, which is raised again. */
+static int limits_check(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    (void)ctx;
+    const mw_lua_limits *lim = lua_touserdata(L, lua_upvalueindex(2));
+    if (lim->armed && lim->tripped)
+        return limits_raise(L);
+    return lua_gettop(L);
+}
+
+/* Calls the original function (upvalue 1) with the arguments. */
+static int limits_wrapped(lua_State *L)
+{
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_callk(L, n, LUA_MULTRET, 0, limits_check);
+    return limits_check(L, LUA_OK, 0);
+}
+
+/* Replaces field name of the table on top with the wrapped version. */
+static void limits_wrap(lua_State *L, mw_lua_limits *lim, const char *name)
+{
+    if (lua_getfield(L, -1, name) != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pushlightuserdata(L, lim);
+    lua_pushcclosure(L, limits_wrapped, 2);
+    lua_setfield(L, -2, name);
+}
+
+/* }==================================================================== */
+
+static int limits_tostring(lua_State *L)
+{
+    const limits_box *box = luaL_checkudata(L, 1, LIMITS_MT);
+    lua_pushstring(L, box->message);
+    return 1;
+}
+
+void mw_lua_limits_open(lua_State *L, mw_lua_limits *lim)
+{
+    limits_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+    box->lim = lim;
+    strcpy(box->message, "limit exceeded");
+    if (luaL_newmetatable(L, LIMITS_MT)) {
+        lua_pushcfunction(L, limits_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, "limit error");
+        lua_setfield(L, -2, "__name");
+    }
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &limits_key);
+    lim->armed = 0;
+    lim->tripped = 0;
+    lua_pushglobaltable(L);
+    limits_wrap(L, lim, "pcall");
+    limits_wrap(L, lim, "xpcall");
+    lua_pop(L, 1);
+    if (lua_getglobal(L, "coroutine") == LUA_TTABLE) {
+        limits_wrap(L, lim, "resume");
+        limits_wrap(L, lim, "close");
+    }
+    lua_pop(L, 1);
+}
+
+void mw_lua_limits_arm(lua_State *L, mw_lua_limits *lim)
+{
+    lim->counted = 0;
+    lim->tripped = 0;
+    lim->armed = 0;
+    if (lim->max_instructions == 0 && !(lim->max_seconds > 0))
+        return;
+    lim->deadline = limits_now() + lim->max_seconds;
+    lim->chained = lua_gethook(L);
+    lim->chained_mask = lua_gethookmask(L) & ~LUA_MASKCOUNT;
+    lim->chained_count = lua_gethookcount(L);
+    if (lim->chained == limits_hook)   /* armed twice: keep the first */
+        lim->chained = NULL, lim->chained_mask = 0;
+    lim->armed = 1;
+    lua_sethook(L, limits_hook, LUA_MASKCOUNT | lim->chained_mask, limits_step(lim));
+}
+
+int mw_lua_limits_disarm(lua_State *L, mw_lua_limits *lim)
+{
+    int tripped = lim->tripped;
+    if (lim->armed) {
+        lua_sethook(L, lim->chained, lim->chained != NULL ? lim->chained_mask : 0,
+                    lim->chained_count);
+        lim->chained = NULL;
+        lim->chained_mask = 0;
+    }
+    lim->armed = 0;
+    lim->tripped = 0;
+    return tripped;
+}
+
+const char *mw_lua_limits_message(lua_State *L, int idx)
+{
+    const limits_box *box = luaL_testudata(L, idx, LIMITS_MT);
+    return box != NULL ? box->message : NULL;
+}

@@ -221,7 +221,7 @@ MW_API int mw_runtime_memory(const mw_runtime *rt, mw_memory *out);
  * itself. Errors raised on it outside a protected call abort. */
 MW_API struct lua_State *mw_runtime_lua(mw_runtime *rt);
 
-/* Formats of a memory profile report (docs/reference.md, mw.mem.profile). */
+/* Formats of a memory profile report (docs/lua-api.md, mw.mem.profile). */
 typedef enum mw_profile_format {
     MW_PROFILE_TABLE = 0,  /* aligned columns for a person */
     MW_PROFILE_CSV,        /* one row per executed line */
@@ -269,7 +269,7 @@ typedef void (*mw_anomaly_fn)(void *ud, const mw_anomaly *a);
 
 /* Chooses the pipeline for the series pushed from now on: a built-in
  * name ("default", "gaussian") or the path of a Lua file returning a
- * pipeline definition (docs/reference.md, Pipelines), with params as
+ * pipeline definition (docs/lua-api.md, Pipelines), with params as
  * "name=value,..." (NULL or "": its defaults). Series already pushed keep
  * theirs. Returns MW_OK, or MW_ESCRIPT with the reason in
  * mw_runtime_error ("no pipeline 'x' ...", "pipeline 'default' has no

@@ -47,7 +47,7 @@ int mw_lua_profile_incomplete(const mw_lua_profile *p);
 int mw_lua_profile_write(const mw_lua_profile *p, FILE *out,
                          mw_lua_profile_format format);
 
-/* Pushes a stopped profile as a new Lua table (fields in docs/reference.md,
+/* Pushes a stopped profile as a new Lua table (fields in docs/lua-api.md,
  * the same as the JSON report). Raises on memory exhaustion. */
 void mw_lua_profile_push(lua_State *L, const mw_lua_profile *p);
 

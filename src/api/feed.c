@@ -147,6 +147,16 @@ static double feed_score(lua_State *L, int idx, size_t i)
     return x;
 }
 
+/* Calls the release method of the userdata at idx, if it is one. */
+static void feed_release(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) != LUA_TUSERDATA)
+        return;
+    lua_getfield(L, idx, "release");
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 0);
+}
+
 /* mw_runtime_push/_array: Feed:push(name, values, times), then the
  * scores and anomalies out. */
 static int feed_push(lua_State *L)
@@ -179,11 +189,14 @@ static int feed_push(lua_State *L)
         return luaL_error(L, "not enough memory for the anomaly queue (%zu waiting, %zu more "
                              "samples): poll it", f->count, job->n);
     }
+    feed_push_series(L, job->values, job->n);
+    int values = lua_gettop(L);
+    feed_push_series(L, job->timestamps, job->n);
     lua_getfield(L, feed, "push");
     lua_pushvalue(L, feed);
     lua_pushvalue(L, name_idx);
-    feed_push_series(L, job->values, job->n);
-    feed_push_series(L, job->timestamps, job->n);
+    lua_pushvalue(L, values);
+    lua_pushvalue(L, values + 1);
     lua_call(L, 4, 2);
     int scores = lua_gettop(L) - 1, hits = scores + 1;
     if (job->scores != NULL)
@@ -205,12 +218,13 @@ static int feed_push(lua_State *L)
             f->count++;
         }
     }
-    /* the scores go back to the heap now, not at the next collection */
-    if (lua_type(L, scores) == LUA_TUSERDATA) {
-        lua_getfield(L, scores, "release");
-        lua_pushvalue(L, scores);
-        lua_call(L, 1, 0);
-    }
+    /* The series go back to the heap now, not at the next collection,
+     * which would not come soon: Lua sees small handles, not the native
+     * bytes behind them. (A pipeline that keeps its input keeps its own
+     * reference: release drops the handle's.) */
+    feed_release(L, scores);
+    feed_release(L, values);
+    feed_release(L, values + 1);
     return 0;
 }
 

@@ -173,6 +173,12 @@ static int runtime_print(lua_State *L)
 static int runtime_setup(lua_State *L)
 {
     mw_runtime *rt = runtime_of(L);
+    /* The collector in generational mode, as lua.c (so the moonwatch
+     * command) sets it: a host feeding samples one at a time makes many
+     * short-lived handles, which minor collections free at once; in
+     * incremental mode the heap grew to tens of MiB of garbage (measured
+     * with bench/bench_feed.c). */
+    lua_gc(L, LUA_GCGEN, 0, 0);
     luaL_openlibs(L);
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     lua_pushcfunction(L, luaopen_moonwatch);

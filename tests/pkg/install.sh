@@ -1,15 +1,16 @@
 #!/bin/sh
-# install.sh BUILD_DIR SANITIZE CC: `meson install --destdir` of the build
+# install.sh BUILD_DIR SANITIZE CC SOURCE_DIR: `meson install --destdir` of the build
 # into a scratch directory (removed afterwards), then checks what an
 # embedder gets: every file in its place, the library's soname, that the
 # library and the Lua module export only mw_* and luaopen_moonwatch, that
 # moonwatch.h stands alone and declares only mw_ names, and that a small
 # C program builds with `pkg-config --cflags --libs moonwatch` against the
-# installed files and runs. SANITIZE is the build's b_sanitize: the test
+# installed files and runs, and so do examples/host's two programs (from
+# SOURCE_DIR), each finding the anomaly of the shipped series. SANITIZE is the build's b_sanitize: the test
 # program is built with the same flags so that it can load the library.
 # Exit 77 (skipped) without meson, pkg-config, nm or readelf on the PATH.
 set -u
-build=$1 sanitize=$2 cc=$3
+build=$1 sanitize=$2 cc=$3 src=$4
 for tool in meson pkg-config nm readelf python3; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "skipped: no $tool"
@@ -193,6 +194,30 @@ if "$cc" $san -std=c11 -Wall -Wextra -Werror "$work/hello.c" $flags -o "$work/he
 else
     fail "a program including moonwatch.h does not build with pkg-config's flags"
 fi
+
+# examples/host, built as a user would against the installed copy: the
+# anomaly at 2014-04-15 15:44:00 of the shipped series, found by host.c
+# (a Lua pipeline) and by feed.c (samples pushed, no Lua).
+csv=$src/examples/data/ec2_cpu_utilization_825cc2.csv
+for prog in host feed; do
+    # shellcheck disable=SC2086  # flags are words
+    if ! "$cc" $san -std=c11 -Wall -Wextra -Werror "$src/examples/host/$prog.c" $flags \
+             -o "$work/$prog"; then
+        fail "examples/host/$prog.c does not build against the installed copy"
+        continue
+    fi
+    case $prog in
+        host) LD_LIBRARY_PATH="$libdir" "$work/host" "$src/examples/host/pipeline.lua" \
+                  <"$csv" >"$work/$prog.out" 2>"$work/$prog.err" ;;
+        feed) LD_LIBRARY_PATH="$libdir" "$work/feed" <"$csv" >"$work/$prog.out" 2>"$work/$prog.err" ;;
+    esac || fail "examples/host/$prog built against the installed copy fails: $(cat "$work/$prog.err")"
+    if grep -q '2014-04-15 15:44:00,76.874,' "$work/$prog.out"; then
+        echo "examples/host/$prog (installed copy): $(wc -l <"$work/$prog.out") anomalies," \
+             "2014-04-15 15:44:00 among them"
+    else
+        fail "examples/host/$prog (installed copy) misses the anomaly at 2014-04-15 15:44:00"
+    fi
+done
 
 [ "$failures" -eq 0 ] || exit 1
 echo "install: ok"

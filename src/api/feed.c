@@ -111,12 +111,30 @@ static void feed_new(lua_State *L, const char *spec, const char *params)
     lua_call(L, 2, 1);
 }
 
+/* feed_new for the job at index 1, under lua_pcall. */
+static int feed_new_protected(lua_State *L)
+{
+    const feed_job *job = lua_touserdata(L, 1);
+    feed_new(L, job->pipeline, job->params);
+    return 1;
+}
+
 /* mw_runtime_pipeline: a new feed, keeping the pipelines of the old. */
 static int feed_choose(lua_State *L)
 {
     const feed_job *job = lua_touserdata(L, 1);
-    mw_runtime_fail_as(L, MW_ESCRIPT);
-    feed_new(L, job->pipeline, job->params);
+    lua_pushcfunction(L, feed_new_protected);
+    lua_pushlightuserdata(L, (void *)job);
+    int status = lua_pcall(L, 1, 1, 0);
+    if (status == LUA_ERRMEM) {
+        mw_runtime_fail_as(L, MW_ENOMEM);
+        return lua_error(L);
+    }
+    if (status != LUA_OK) {
+        /* a bad name or parameter: the message says it all */
+        mw_runtime_fail_plain(L, MW_ESCRIPT);
+        return lua_error(L);
+    }
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &feed_key) == LUA_TTABLE) {
         lua_getfield(L, -1, "pipes");
         lua_setfield(L, -3, "pipes");

@@ -48,6 +48,7 @@ struct mw_runtime {
     mw_lua_limits limits;        /* opened on L when a limit is set */
     int limited;
     mw_status fail_status;       /* set by mw_runtime_fail_as in an entry */
+    int plain;                   /* the entry's error has no traceback */
     char *error;                 /* the last error, owned (NATIVE), or NULL */
     int failed;                  /* the last call failed (error may be NULL
                                   * if its copy could not be made) */
@@ -97,6 +98,12 @@ void mw_runtime_fail_as(lua_State *L, mw_status s)
     runtime_of(L)->fail_status = s;
 }
 
+void mw_runtime_fail_plain(lua_State *L, mw_status s)
+{
+    runtime_of(L)->fail_status = s;
+    runtime_of(L)->plain = 1;
+}
+
 /* {====================================================================
  * Errors
  * ===================================================================== */
@@ -130,6 +137,8 @@ static void runtime_set_error(mw_runtime *rt, const char *msg, size_t len)
  * one), with the traceback from where it was raised. As lua.c's. */
 static int runtime_msghandler(lua_State *L)
 {
+    if (runtime_of(L)->plain && lua_type(L, 1) == LUA_TSTRING)
+        return 1;
     const char *msg = lua_tostring(L, 1);
     if (msg == NULL)
         msg = mw_lua_limits_message(L, 1);
@@ -319,6 +328,7 @@ int mw_runtime_enter(mw_runtime *rt, lua_CFunction fn, void *ud)
     lua_State *L = rt->L;
     runtime_set_error(rt, NULL, 0);
     rt->fail_status = MW_OK;
+    rt->plain = 0;
     lua_settop(L, 0);
     /* The results of the last call go now (rawsetp cannot raise). */
     lua_pushnil(L);

@@ -28,6 +28,11 @@ int mw_runtime_enter(mw_runtime *rt, lua_CFunction fn, void *ud);
  * MW_EINVAL ...), not the script's. */
 void mw_runtime_fail_as(lua_State *L, mw_status s);
 
+/* Inside an entry: as mw_runtime_fail_as, and the error about to be
+ * raised is a plain message for the host (a bad parameter), shown without
+ * a traceback. */
+void mw_runtime_fail_plain(lua_State *L, mw_status s);
+
 /* The runtime of a state made by mw_runtime_new (any of its threads). */
 mw_runtime *mw_runtime_of(lua_State *L);
 

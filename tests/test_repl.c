@@ -301,7 +301,7 @@ static void test_multiline_and_printing(void **state)
     session_expect(s, "series(3, float64) [1, 2, 3]");
     session_expect(s, "min 1  max 3  mean 2");
     session_expect(s, "> ");
-    session_line(s, "mw.frame{a = {1, 2}}", "frame(2 rows, 1 columns)");
+    session_line(s, "mw.frame{a = {1, 2}}", "frame(2 rows, 1 column)");
     session_line(s, "mw.detect.zscore{window = 10}", "zscore{window=10");
     /* An error: the message and a short traceback, without the prompt's
      * own frames; the session goes on. */

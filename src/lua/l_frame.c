@@ -339,7 +339,8 @@ static int frame_tostring(lua_State *L)
         int k = snprintf(text + len, cap - len, __VA_ARGS__); \
         if (k > 0) len = (size_t)k < cap - len ? len + (size_t)k : cap - 1; \
     } while (0)
-    FRAME_PRINT("frame(%zu rows, %zu columns)", f->nrows, f->ncols);
+    FRAME_PRINT("frame(%zu row%s, %zu column%s)", f->nrows, f->nrows == 1 ? "" : "s", f->ncols,
+                f->ncols == 1 ? "" : "s");
     size_t rows = f->nrows < FRAME_SHOW_ROWS ? f->nrows : FRAME_SHOW_ROWS;
     size_t cols = f->ncols < 12 ? f->ncols : 12;
     if (cols > 0) {

@@ -223,8 +223,10 @@ static int list_pop(lua_State *L)
 {
     mw_lua_state *st = mw_lua_upstate(L);
     mw_list *l = list_check(L, 1);
-    if (l->len == 0 && lua_isnoneornil(L, 2))
-        return 0;
+    if (l->len == 0 && lua_isnoneornil(L, 2)) {
+        lua_pushnil(L);   /* as table.remove of an empty table */
+        return 1;
+    }
     lua_Integer i = lua_isnoneornil(L, 2) ? (lua_Integer)l->len : list_checkindex(L, 2);
     luaL_argcheck(L, i >= 1 && (lua_Unsigned)i <= l->len, 2, "position out of bounds");
     /* Push first: if that raises, the list still holds the value. */

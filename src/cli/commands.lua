@@ -7,7 +7,7 @@
 -- Errors a user can fix (a bad option, a missing file, a malformed row)
 -- are reported as "moonwatch detect: message" without a traceback; rows
 -- already written stay written.
-local command = ...
+local command, embedded = ...
 local prog = "moonwatch " .. command
 
 local USAGE = {
@@ -35,6 +35,9 @@ detector, and writes timestamp,value,score,anomaly rows.
                          a directory for several inputs
   --plot FILE|DIR        an SVG chart of values, scores and anomalies
   --labels FILE          NAB-style labelled windows to shade in the plot
+  --jobs N               score N inputs at once, each in a runtime of its
+                         own on a thread (default 1; the output is the
+                         same, in the same order)
   --quiet                no summary
   -h, --help             this text
 ]],
@@ -57,6 +60,9 @@ detector that never fires scores 0 and a perfect one 100).
                          DIR/<detector>/<category>/<detector>_<name>.csv
   --name NAME            the detector's name in those files (default:
                          the pipeline's name)
+  --jobs N               run the pipeline on N series at once, each in a
+                         runtime of its own on a thread (default 1; the
+                         scores are the same)
   --quiet                only the scores, no per-file table
   -h, --help             this text
 ]],
@@ -74,6 +80,14 @@ end
 
 -- Calls f, turning a library error (a missing file, a malformed label
 -- file) into a user error without a traceback or a position.
+-- --jobs N: an integer >= 1 (1 when not given).
+local function jobs_of(opts)
+  if opts.jobs == nil then return 1 end
+  local n = math.tointeger(tonumber(opts.jobs))
+  if not n or n < 1 or n > 256 then usage_fail("--jobs '%s' is not a number of runtimes in 1..256", opts.jobs) end
+  return n
+end
+
 local function try(f, ...)
   local res = table.pack(pcall(f, ...))
   if not res[1] then
@@ -400,12 +414,13 @@ local function cmd_detect(argv)
   local opts, inputs = parse_args(argv, {
     pipeline = "value", detector = "value", param = "list", threshold = "value",
     column = "value", ["time-column"] = "value", out = "value", plot = "value", columns = "value",
-    labels = "value", quiet = "flag",
+    labels = "value", quiet = "flag", jobs = "value",
   })
   if opts.help then io.write(USAGE.detect); return 0 end
   if opts.threshold and not tonumber(opts.threshold) then
     usage_fail("--threshold '%s' is not a number", opts.threshold)
   end
+  local jobs = jobs_of(opts)
   local make, name, multi = pipeline_maker(opts)
   local list = expand_inputs(inputs)
   local many = #list > 1
@@ -420,18 +435,7 @@ local function cmd_detect(argv)
   local say = (opts.out or many) and io.stdout or io.stderr
   mw.mem.resetpeak()
   local total = {rows = 0, anomalies = 0, seconds = 0}
-  for _, input in ipairs(list) do
-    local out
-    if opts.out then
-      out = open_out(many and join(opts.out, input.rel) or opts.out)
-    elseif not many then
-      out = io.stdout
-    end
-    local plot = opts.plot and (many and join(opts.plot, input.rel:gsub("%.csv$", "") .. ".svg") or opts.plot)
-    if plot then ensure_parent(plot) end
-    local ok, r = pcall(detect_one, input, opts, make, out, plot, labels, multi)
-    if out and out ~= io.stdout then out:close() end
-    if not ok then error(r, 0) end
+  local function summary(input, r)
     total.rows, total.anomalies = total.rows + r.rows, total.anomalies + r.anomalies
     total.seconds = total.seconds + r.seconds
     if not opts.quiet then
@@ -440,11 +444,46 @@ local function cmd_detect(argv)
                               r.first and (" (first at " .. r.first .. ")") or "", r.seconds))
     end
   end
+  local stdin = false
+  for _, input in ipairs(list) do stdin = stdin or input.path == "-" end
+  local workers_peak = 0
+  if jobs > 1 and many and not stdin then
+    -- Each input in a runtime of its own (detect_input below, in the
+    -- worker); the summaries and any rows in the inputs' order.
+    local results, errors, stats = mw.parallel.map(jobs, embedded.commands, list,
+      {args = {"__worker", {command = "detect", argv = argv}}, name = "(moonwatch commands)"})
+    workers_peak = stats.peak
+    for i, input in ipairs(list) do
+      local r = results[i]
+      if errors and errors[i] then
+        local e = errors[i]
+        if type(e) == "table" and e.msg then fail("%s", e.msg) end
+        error(e, 0)
+      end
+      if not r then fail("%s: not scored (an earlier input failed)", input.path) end
+      summary(input, r)
+    end
+  else
+    for _, input in ipairs(list) do
+      local out
+      if opts.out then
+        out = open_out(many and join(opts.out, input.rel) or opts.out)
+      elseif not many then
+        out = io.stdout
+      end
+      local plot = opts.plot and (many and join(opts.plot, input.rel:gsub("%.csv$", "") .. ".svg") or opts.plot)
+      if plot then ensure_parent(plot) end
+      local ok, r = pcall(detect_one, input, opts, make, out, plot, labels, multi)
+      if out and out ~= io.stdout then out:close() end
+      if not ok then error(r, 0) end
+      summary(input, r)
+    end
+  end
   if not opts.quiet then
     local stats = mw.mem.stats()
     say:write(string.format("%s%s: %d rows, %d anomalies, %.3f s, peak memory %s\n",
                             many and "total " or "", name, total.rows, total.anomalies,
-                            total.seconds, fmt_bytes(stats.peak)))
+                            total.seconds, fmt_bytes(stats.peak + workers_peak)))
   end
   return 0
 end
@@ -473,13 +512,52 @@ local function read_series(path, opts)
   return v, t, n
 end
 
+-- Writes run r (name, score, time, windows) of values in NAB's layout
+-- under --results: <results>/<detector>/<category>/<detector>_<file>.
+local function write_results(opts, name, r, values)
+  local category, base = r.name:match("^(.*)/([^/]+)$")
+  category, base = category or ".", base or r.name
+  local path = join(join(join(opts.results, name), category), name .. "_" .. base)
+  local out = open_out(path)
+  out:write("timestamp,value,anomaly_score,label\n")
+  local w, wi = r.windows, 1
+  local buf = {}
+  for i = 1, #values do
+    local t = r.time[i]
+    while w[wi] and t > w[wi][2] do wi = wi + 1 end
+    local label = w[wi] and t >= w[wi][1] and t <= w[wi][2] and 1 or 0
+    local s = r.score[i]
+    buf[#buf + 1] = string.format("%s,%s,%s,%d", mw.time.format(t), fmt_num(values[i]),
+                                  s == s and fmt_score(s) or "0", label)
+  end
+  buf[#buf + 1] = ""
+  out:write(table.concat(buf, "\n"))
+  out:close()
+end
+
+-- Runs a fresh pipeline of make over the series DIR/rel: its values,
+-- times and scores.
+local function eval_series(opts, make, rel)
+  local path = join(opts.data, rel)
+  local values, time = try(read_series, path, opts)
+  local p = make()
+  local ok, scores = pcall(p.run, p, values, time)
+  if p.release then p:release() end
+  if not ok then
+    if getmetatable(scores) == UserError then scores = scores.msg end
+    fail("%s: %s", path, tostring(scores))
+  end
+  if #scores ~= #values then fail("%s: the pipeline gave %d scores for %d values", path, #scores, #values) end
+  return values, time, scores
+end
+
 local PROFILES = {"standard", "reward_low_FP_rate", "reward_low_FN_rate"}
 
 local function cmd_eval(argv)
   local opts, rest = parse_args(argv, {
     data = "value", labels = "value", pipeline = "value", detector = "value", param = "list",
     profile = "value", results = "value", name = "value", quiet = "flag",
-    column = "value", ["time-column"] = "value",
+    column = "value", ["time-column"] = "value", jobs = "value",
   })
   if opts.help then io.write(USAGE.eval); return 0 end
   if #rest > 0 then usage_fail("unexpected argument '%s' (the series go in --data DIR)", rest[1]) end
@@ -494,6 +572,7 @@ local function cmd_eval(argv)
     end
     profiles = {opts.profile}
   end
+  local jobs = jobs_of(opts)
   local make, name, multi = pipeline_maker(opts)
   if multi then
     usage_fail("eval scores one value column per series; %s scores rows of several", opts.detector)
@@ -504,22 +583,33 @@ local function cmd_eval(argv)
   local runs, inputs, skipped = {}, {}, {}
   mw.mem.resetpeak()
   local t0 = mw.time.now()
+  local todo = {}
   for _, rel in ipairs(files) do
-    if labels[rel] then
-      local path = join(opts.data, rel)
-      local values, time = try(read_series, path, opts)
-      local p = make()
-      local ok, scores = pcall(p.run, p, values, time)
-      if p.release then p:release() end
-      if not ok then
-        if getmetatable(scores) == UserError then scores = scores.msg end
-        fail("%s: %s", path, tostring(scores))
+    if labels[rel] then todo[#todo + 1] = rel else skipped[#skipped + 1] = rel end
+  end
+  local workers_peak = 0
+  if jobs > 1 and #todo > 1 then
+    -- Each series in a runtime of its own (eval_series below, in the
+    -- worker); the scores come back as copies, in the files' order.
+    local results, errors, stats = mw.parallel.map(jobs, embedded.commands, todo,
+      {args = {"__worker", {command = "eval", argv = argv}}, name = "(moonwatch commands)"})
+    workers_peak = stats.peak
+    for i, rel in ipairs(todo) do
+      if errors and errors[i] then
+        local e = errors[i]
+        if type(e) == "table" and e.msg then fail("%s", e.msg) end
+        error(e, 0)
       end
-      if #scores ~= #values then fail("%s: the pipeline gave %d scores for %d values", path, #scores, #values) end
+      local r = results[i]
+      if not r then fail("%s: not scored (an earlier series failed)", join(opts.data, rel)) end
+      runs[#runs + 1] = {name = rel, score = r.score, time = r.time, windows = labels[rel]}
+      inputs[#runs] = r.values    -- nil when the runtime wrote the results file itself
+    end
+  else
+    for _, rel in ipairs(todo) do
+      local values, time, scores = eval_series(opts, make, rel)
       runs[#runs + 1] = {name = rel, score = scores, time = time, windows = labels[rel]}
       inputs[#runs] = values
-    else
-      skipped[#skipped + 1] = rel
     end
   end
   local run_seconds = mw.time.now() - t0
@@ -540,7 +630,8 @@ local function cmd_eval(argv)
   local main = results.standard or results[profiles[1]]
 
   print(string.format("%s on %d series (%d labelled windows), %.2f s (pipeline %.2f s), peak memory %s",
-                      name, #runs, main.labelled, seconds, run_seconds, fmt_bytes(mw.mem.stats().peak)))
+                      name, #runs, main.labelled, seconds, run_seconds,
+                      fmt_bytes(mw.mem.stats().peak + workers_peak)))
   if #skipped > 0 then
     io.stderr:write(string.format("%s: %d files without labels skipped: %s\n", prog, #skipped,
                                   table.concat(skipped, ", ")))
@@ -567,31 +658,64 @@ local function cmd_eval(argv)
   end
   if opts.results then
     for k, r in ipairs(runs) do
-      local values = inputs[k]
-      local category, base = r.name:match("^(.*)/([^/]+)$")
-      category, base = category or ".", base or r.name
-      local path = join(join(join(opts.results, name), category), name .. "_" .. base)
-      local out = open_out(path)
-      out:write("timestamp,value,anomaly_score,label\n")
-      local w, wi = r.windows, 1
-      local buf = {}
-      for i = 1, #values do
-        local t = r.time[i]
-        while w[wi] and t > w[wi][2] do wi = wi + 1 end
-        local label = w[wi] and t >= w[wi][1] and t <= w[wi][2] and 1 or 0
-        local s = r.score[i]
-        buf[#buf + 1] = string.format("%s,%s,%s,%d", mw.time.format(t), fmt_num(values[i]),
-                                      s == s and fmt_score(s) or "0", label)
-      end
-      buf[#buf + 1] = ""
-      out:write(table.concat(buf, "\n"))
-      out:close()
+      if inputs[k] then write_results(opts, name, r, inputs[k]) end
     end
     print(string.format("\nresults in NAB's layout under %s/%s/", opts.results:gsub("/$", ""), name))
   end
-  for k, r in ipairs(runs) do r.score:release(); r.time:release(); inputs[k]:release() end
+  for k, r in ipairs(runs) do
+    r.score:release(); r.time:release()
+    if inputs[k] then inputs[k]:release() end
+  end
   return 0
 end
+
+-- {====================================================================
+-- A runtime of --jobs: mw.parallel.map runs this file in each with
+-- ("__worker", {command =, argv =}); it returns the function that takes
+-- one input (detect: {path, rel}; eval: a file name under --data) and
+-- returns what the command's own loop would have computed for it. The
+-- options are parsed again from the same words, so the runtimes judge
+-- exactly as the main one would. Errors are the same UserError tables
+-- (they cross as plain tables: the caller looks at .msg).
+if command == "__worker" then
+  local job = embedded
+  if job.command == "detect" then
+    local opts = parse_args(job.argv, {
+      pipeline = "value", detector = "value", param = "list", threshold = "value",
+      column = "value", ["time-column"] = "value", out = "value", plot = "value", columns = "value",
+      labels = "value", quiet = "flag", jobs = "value",
+    })
+    local make, _, multi = pipeline_maker(opts)
+    local labels = opts.labels and try(mw.nab.labels, opts.labels) or nil
+    return function(input)
+      local out = opts.out and open_out(join(opts.out, input.rel)) or nil
+      local plot = opts.plot and join(opts.plot, input.rel:gsub("%.csv$", "") .. ".svg")
+      if plot then ensure_parent(plot) end
+      local ok, r = pcall(detect_one, input, opts, make, out, plot, labels, multi)
+      if out then out:close() end
+      if not ok then error(r, 0) end
+      return r
+    end
+  end
+  local opts = parse_args(job.argv, {
+    data = "value", labels = "value", pipeline = "value", detector = "value", param = "list",
+    profile = "value", results = "value", name = "value", quiet = "flag",
+    column = "value", ["time-column"] = "value", jobs = "value",
+  })
+  local make, name = pipeline_maker(opts)
+  name = opts.name or name
+  local labels = opts.results and try(mw.nab.labels, opts.labels) or nil
+  return function(rel)
+    local values, time, scores = eval_series(opts, make, rel)
+    if labels then
+      -- the results file here, in parallel, rather than in the caller
+      write_results(opts, name, {name = rel, score = scores, time = time, windows = labels[rel]}, values)
+      return {time = time, score = scores, written = true}
+    end
+    return {values = values, time = time, score = scores}
+  end
+end
+-- }====================================================================
 
 local commands = {detect = cmd_detect, eval = cmd_eval}
 local argv = {}

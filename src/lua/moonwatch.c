@@ -22,6 +22,7 @@
 #include "lua/l_scale.h"
 #include "lua/l_fs.h"
 #include "lua/l_nab.h"
+#include "lua/l_parallel.h"
 #include "lua/l_time.h"
 #include "lua/l_iter.h"
 #include "lua/l_jsonl.h"
@@ -137,6 +138,7 @@ int luaopen_moonwatch(lua_State *L)
         {"nab", mw_lua_open_nab},
         {"fs", mw_lua_open_fs},
         {"plot", mw_lua_open_plot},
+        {"parallel", mw_lua_open_parallel},
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         parts[i].open(L, st);

@@ -163,7 +163,8 @@ local function fails(args, text, stdin)
   check(r ~= 0, "%s: expected failure, got exit 0", args)
   -- Usage errors (options) exit 2, the others 1.
   local usage = false
-  for _, u in ipairs{"unknown option", "not NAME=VALUE", "not both", "is required", "unknown profile"} do
+  for _, u in ipairs{"unknown option", "not NAME=VALUE", "not both", "is required", "unknown profile",
+                     "number of runtimes"} do
     usage = usage or text:find(u, 1, true) ~= nil
   end
   check(r == (usage and 2 or 1), "%s: exit %d", args, r)
@@ -243,6 +244,43 @@ if nab and io.open(nab .. "/labels/combined_windows.json") then
   local standard = tonumber(out:match("standard%s+([%d.]+)"))
   check(rc == 0 and standard and standard >= 70, "default pipeline on NAB: %s\n%s", standard, out .. err)
 end
+
+-- --jobs N: the same rows, summaries and scores as one runtime, in the
+-- same order; errors as with one runtime.
+local function without_times(text)
+  return (text:gsub(", [%d.]+ s([,\n])", "%1"):gsub(", peak memory [^\n]*", ""))
+end
+if nab and io.open(nab .. "/labels/combined_windows.json") then
+  local data, labels = nab .. "/data", nab .. "/labels/combined_windows.json"
+  local one, rc1, err1 = run(string.format("detect %q --out jobs1 --plot plots1 --labels %q", data, labels))
+  local two, rc2, err2 = run(string.format("detect %q --out jobs2 --plot plots2 --labels %q --jobs 3", data, labels))
+  check(rc1 == 0 and rc2 == 0, "detect --jobs: %s %s", err1, err2)
+  check(without_times(one) == without_times(two), "detect --jobs 3 summaries differ:\n%s\n%s", one, two)
+  check(select(2, one:gsub("\n", "")) == 42, "41 summaries and a total:\n%s", one)
+  for _, name in ipairs(mw.fs.list(tmp .. "/jobs1", ".csv")) do
+    check(read("jobs1/" .. name) == read("jobs2/" .. name), "detect --jobs: %s differs", name)
+  end
+  check(#mw.fs.list(tmp .. "/jobs2", ".csv") == 41, "41 outputs")
+  check(#mw.fs.list(tmp .. "/plots2", ".svg") == 41, "41 plots")
+  one, rc1 = run(string.format("eval --data %q --labels %q --results res1", data, labels))
+  two, rc2, err2 = run(string.format("eval --data %q --labels %q --results res2 --jobs 2", data, labels))
+  check(rc1 == 0 and rc2 == 0, "eval --jobs: %s", err2)
+  local function body(text) return (text:gsub("^[^\n]*\n", ""):gsub("res%d", "res")) end
+  check(body(one) == body(two), "eval --jobs 2 differs:\n%s\n%s", one, two)
+  check(os.execute(string.format("diff -r %q/res1 %q/res2 >/dev/null", tmp, tmp)), "eval --results differ")
+end
+-- an input that fails: what came before it is reported, then the same error
+assert(os.execute("mkdir -p '" .. tmp .. "/bad'"))
+write("bad/a.csv", "timestamp,value\n2020-01-01 00:00:00,1\n2020-01-01 00:05:00,2\n")
+write("bad/b.csv", "timestamp,value\n2020-01-01 00:00:00,1\n2020-01-01 00:05:00,oops\n")
+write("bad/c.csv", "timestamp,value\n2020-01-01 00:00:00,1\n")
+local o1, r1, e1 = run("detect bad --pipeline gaussian --param window=2")
+local o2, r2, e2 = run("detect bad --pipeline gaussian --param window=2 --jobs 2")
+check(r1 == 1 and r2 == 1, "a bad input fails with and without --jobs (%s, %s)", r1, r2)
+check(e1 == e2 and e1:find("b.csv", 1, true), "the same error:\n%s\n%s", e1, e2)
+check(without_times(o1) == without_times(o2) and o1:find("a.csv", 1, true), "a.csv reported first:\n%s\n%s", o1, o2)
+fails("detect bad --jobs 0", "--jobs '0' is not a number of runtimes in 1..256")
+fails("eval --data corpus --labels labels.json --jobs many", "--jobs 'many' is not a number of runtimes in 1..256")
 
 os.execute("rm -rf '" .. tmp .. "'")
 print("commands: ok")

@@ -258,7 +258,8 @@ MW_API int mw_runtime_profile_stop(mw_runtime *rt, FILE *out, mw_profile_format 
  * and valid until it is freed. */
 typedef struct mw_anomaly {
     const char *series;
-    double timestamp;      /* as pushed (seconds since the epoch, say) */
+    double timestamp;      /* as pushed (epoch milliseconds if the pipeline
+                            * reads times, as the command's do) */
     double value;
     double score;
 } mw_anomaly;

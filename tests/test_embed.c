@@ -101,7 +101,7 @@ static void test_callv_errors(void **state)
     assert_non_null(strstr(mw_runtime_error(rt), "'fn' returned a function value as result 1"));
     assert_int_equal(out[0].type, MW_VNIL);
     assert_int_equal(mw_runtime_callv(rt, "words", NULL, 0, out, 1), MW_ETYPE);
-    assert_non_null(strstr(mw_runtime_error(rt), "result 1 of 'words'"));
+    assert_non_null(strstr(mw_runtime_error(rt), "'words' returned a table as result 1"));
     assert_int_equal(mw_runtime_callv(rt, "missing", NULL, 0, out, 1), MW_ETYPE);
     assert_non_null(strstr(mw_runtime_error(rt), "'missing' is not a function"));
     /* an argument of no known type, or with NULL data */
@@ -120,6 +120,23 @@ static void test_callv_errors(void **state)
     assert_int_equal(mw_runtime_callv(rt, "echo", &one, 1, out, 1), MW_OK);
     assert_true(out[0].type == MW_VNUMBER && out[0].number == 1.5);
     assert_string_equal(mw_runtime_error(rt), "");
+}
+
+/* A list too big for the budget is a memory error, not a type error. */
+static void test_callv_memory(void **state)
+{
+    (void)state;
+    mw_runtime *rt = mw_runtime_new(NULL);
+    assert_non_null(rt);
+    /* the list is made, then the budget leaves no room for its copy */
+    assert_int_equal(mw_runtime_load_string(rt,
+        "t = {} for i = 1, 200000 do t[i] = i end\n"
+        "function big() mw.mem.limit(mw.mem.stats().total + 500000) return t end", NULL), MW_OK);
+    mw_val out;
+    int status = mw_runtime_callv(rt, "big", NULL, 0, &out, 1);
+    assert_true(status == MW_ESCRIPT || status == MW_EBUDGET);
+    assert_non_null(strstr(mw_runtime_error(rt), "memory limit exceeded"));
+    mw_runtime_free(rt);
 }
 
 /* }==================================================================== */
@@ -191,6 +208,10 @@ static void test_limits_not_catchable(void **state)
                          MW_OK);
         assert_int_equal(mw_runtime_callv(rt, "caught_", NULL, 0, &out, 1), MW_OK);
         assert_int_equal(out.type, MW_VNIL);
+        /* runtimes on other threads would run outside the limits */
+        assert_int_equal(mw_runtime_load_string(rt,
+            "mw.parallel.map(1, 'return function(x) return x end', {1})", NULL), MW_ESCRIPT);
+        assert_non_null(strstr(mw_runtime_error(rt), "not available under instruction or time limits"));
         /* and ordinary errors are still caught as usual */
         assert_int_equal(mw_runtime_load_string(rt,
             "local ok, err = pcall(error, 'x') assert(not ok and err == 'x')", NULL), MW_OK);
@@ -467,6 +488,46 @@ static void test_feed_pipeline_choice(void **state)
     remove(path);
 }
 
+/* A pipeline may keep what it is given and return a buffer it reuses;
+ * a large push in queue mode gives its reserved room back. */
+static void test_feed_ownership(void **state)
+{
+    mw_runtime *rt = *state;
+    char path[] = "/tmp/mw-keep-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *fh = fdopen(fd, "w");
+    fputs("return {params = {}, new = function()\n"
+          "  local p = {threshold = 1e300}\n"
+          "  function p:run(values)\n"
+          "    local lag = self.last and (values - self.last[#self.last]) or values * 0\n"
+          "    self.last = values\n"
+          "    return lag\n"
+          "  end\n"
+          "  return p\n"
+          "end}\n", fh);
+    fclose(fh);
+    assert_int_equal(mw_runtime_pipeline(rt, path, NULL), MW_OK);
+    double score;
+    assert_int_equal(mw_runtime_push(rt, "k", 0.0, 5.0, &score), MW_OK);
+    assert_true(score == 0.0);
+    assert_int_equal(mw_runtime_push(rt, "k", 1.0, 7.5, &score), MW_OK);
+    assert_true(score == 2.5);
+    remove(path);
+
+    static double x[200000];
+    for (size_t i = 0; i < 200000; i++)
+        x[i] = (double)(i % 17);
+    assert_int_equal(mw_runtime_pipeline(rt, "gaussian", NULL), MW_OK);
+    mw_memory before, after;
+    assert_int_equal(mw_runtime_memory(rt, &before), MW_OK);
+    assert_int_equal(mw_runtime_push_array(rt, "big", NULL, x, 200000, NULL), MW_OK);
+    assert_int_equal(mw_runtime_load_string(rt, "collectgarbage()", NULL), MW_OK);
+    assert_int_equal(mw_runtime_memory(rt, &after), MW_OK);
+    /* 200,000 reserved entries would be 6.4 MB */
+    assert_true(after.native < before.native + (1u << 20));
+}
+
 /* Every push that fails for want of memory leaves the runtime usable and
  * loses no anomaly that was queued. */
 static void test_feed_allocation_failures(void **state)
@@ -514,6 +575,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_callv_types, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_callv_errors, rt_setup, rt_teardown),
+        cmocka_unit_test(test_callv_memory),
         cmocka_unit_test(test_time_limit),
         cmocka_unit_test(test_limits_not_catchable),
         cmocka_unit_test(test_host_allocator),
@@ -521,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_profile_with_limits),
         cmocka_unit_test_setup_teardown(test_feed_push, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_feed_pipeline_choice, rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(test_feed_ownership, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_feed_allocation_failures, rt_setup, rt_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,10 @@
  *   callback they wait in a FIFO queue (from the runtime's allocator) for
  *   mw_runtime_poll. Room for every sample of a push is made in the queue
  *   before the pipeline runs, so a push whose pipeline has learned its
- *   samples never loses an anomaly for want of memory.
+ *   samples never loses an anomaly for want of memory; what a large push
+ *   reserved is given back after it (feed_trim).
+ * - The series made for a push are not released by it: the pipeline owns
+ *   what it is given and what it returns (it may keep either).
  * - Series names given in anomalies are Lua strings kept in the registry
  *   (names_key), valid until the runtime is freed.
  */
@@ -76,6 +79,24 @@ static int feed_reserve(mw_feed *f, mw_alloc *a, size_t more)
     f->cap = cap;
     f->head = 0;
     return 1;
+}
+
+/* Gives back what a large push reserved: the queue keeps room for twice
+ * its entries (at least 16). */
+static void feed_trim(mw_feed *f, mw_alloc *a)
+{
+    size_t keep = f->count * 2 < 16 ? 16 : f->count * 2;
+    if (f->cap <= keep * 2)
+        return;
+    mw_anomaly *q = mw_alloc_malloc(a, MW_DOMAIN_NATIVE, keep * sizeof *q);
+    if (q == NULL)
+        return;   /* shrinking is an economy, never needed */
+    for (size_t i = 0; i < f->count; i++)
+        q[i] = f->queue[(f->head + i) % f->cap];
+    mw_alloc_free(a, MW_DOMAIN_NATIVE, f->queue, f->cap * sizeof *f->queue);
+    f->queue = q;
+    f->cap = keep;
+    f->head = 0;
 }
 
 /* {====================================================================
@@ -165,16 +186,6 @@ static double feed_score(lua_State *L, int idx, size_t i)
     return x;
 }
 
-/* Calls the release method of the userdata at idx, if it is one. */
-static void feed_release(lua_State *L, int idx)
-{
-    if (lua_type(L, idx) != LUA_TUSERDATA)
-        return;
-    lua_getfield(L, idx, "release");
-    lua_pushvalue(L, idx);
-    lua_call(L, 1, 0);
-}
-
 /* mw_runtime_push/_array: Feed:push(name, values, times), then the
  * scores and anomalies out. */
 static int feed_push(lua_State *L)
@@ -202,10 +213,19 @@ static int feed_push(lua_State *L)
     lua_rawset(L, -4);
     const char *name = lua_tostring(L, -1);
     int name_idx = lua_gettop(L);
-    if (f->fn == NULL && !feed_reserve(f, mw_runtime_alloc(rt), job->n)) {
-        mw_runtime_fail_as(L, MW_ENOMEM);
-        return luaL_error(L, "not enough memory for the anomaly queue (%zu waiting, %zu more "
-                             "samples): poll it", f->count, job->n);
+    /* Read once: a callback that changes it mid-push (which it must
+     * not) cannot send anomalies to a queue with no room made. */
+    mw_anomaly_fn fn = f->fn;
+    void *fn_ud = f->ud;
+    if (fn == NULL && !feed_reserve(f, mw_runtime_alloc(rt), job->n)) {
+        mw_alloc *a = mw_runtime_alloc(rt);
+        mw_runtime_fail_as(L, a->last_error == MW_EBUDGET ? MW_EBUDGET : MW_ENOMEM);
+        if (f->count > 0)
+            return luaL_error(L, "no room for the anomalies of %zu samples in the queue (%zu "
+                                 "waiting: poll them, or push fewer samples at once)",
+                              job->n, f->count);
+        return luaL_error(L, "no room for the anomalies of %zu samples in the queue (push fewer "
+                             "samples at once, or set a callback)", job->n);
     }
     feed_push_series(L, job->values, job->n);
     int values = lua_gettop(L);
@@ -229,20 +249,19 @@ static int feed_push(lua_State *L)
             continue;
         mw_anomaly a = {name, job->timestamps != NULL ? job->timestamps[i] : 0.0,
                         job->values[i], feed_score(L, scores, (size_t)i)};
-        if (f->fn != NULL) {
-            f->fn(f->ud, &a);
+        if (fn != NULL) {
+            fn(fn_ud, &a);
         } else {
             f->queue[(f->head + f->count) % f->cap] = a;
             f->count++;
         }
     }
-    /* The series go back to the heap now, not at the next collection,
-     * which would not come soon: Lua sees small handles, not the native
-     * bytes behind them. (A pipeline that keeps its input keeps its own
-     * reference: release drops the handle's.) */
-    feed_release(L, scores);
-    feed_release(L, values);
-    feed_release(L, values + 1);
+    /* Nothing is released here: the pipeline may keep its input or
+     * return a buffer it reuses. What it drops goes at Lua's next
+     * collection (generational: soon; bench_feed.c measures the peak). */
+    lua_settop(L, 0);
+    if (fn == NULL)
+        feed_trim(f, mw_runtime_alloc(rt));
     return 0;
 }
 

@@ -36,10 +36,12 @@
 #include "api/runtime.h"
 #include "core/alloc.h"
 #include "lua/l_profile.h"
+#include "lua/handle.h"
 #include "lua/l_series.h"
 #include "lua/limits.h"
 #include "lua/state.h"
 #include "moonwatch.h"
+#include "types/series.h"
 
 struct mw_runtime {
     mw_alloc alloc;              /* Lua's heap and the native heap */
@@ -263,11 +265,35 @@ static void runtime_read_result(lua_State *L, int idx, int keep, const char *fna
         break;
     case LUA_TTABLE:
     case LUA_TUSERDATA: {
+        /* The type first (a wrong one is MW_ETYPE), then the copy (which
+         * may fail for memory, reported as such). */
+        int list = lua_type(L, idx) == LUA_TTABLE;
+        if (list) {
+            lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+            for (lua_Integer k = 1; k <= n && list; k++) {
+                list = lua_rawgeti(L, idx, k) == LUA_TNUMBER;
+                lua_pop(L, 1);
+            }
+            lua_pushnil(L);   /* no keys beyond 1..n */
+            while (list && lua_next(L, idx) != 0) {
+                list = lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 &&
+                       lua_tointeger(L, -2) <= n;
+                lua_pop(L, 1);
+            }
+            if (!list)
+                lua_pop(L, 1);
+        } else {
+            mw_handle *h = mw_lua_test_handle(L, idx);
+            list = h != NULL && h->obj != NULL && mw_is_series(h->obj);
+        }
+        if (!list) {
+            mw_runtime_fail_as(L, MW_ETYPE);
+            luaL_error(L, "'%s' returned a %s as result %d, not a number, string, boolean, "
+                          "series or list of numbers", fname, luaL_typename(L, idx), (int)i + 1);
+        }
         char what[32];
         snprintf(what, sizeof what, "result %zu of", i + 1);
-        mw_runtime_fail_as(L, MW_ETYPE);
         mw_series *s = mw_lua_push_series_arg(L, mw_lua_state_open(L), idx, what, fname, 0, NULL);
-        mw_runtime_fail_as(L, MW_OK);
         v.type = MW_VSERIES;
         v.values = mw_series_values(s);
         v.len = s->len;

@@ -47,6 +47,7 @@
 
 #define PAR_MAX_RUNTIMES 256
 #define PAR_MAX_DEPTH 32
+#define PAR_MAX_TRANSFER (1 << 30)  /* bytes of one value in transit */
 #define PAR_JOB "moonwatch.parallel_job"
 
 enum { PAR_NIL, PAR_FALSE, PAR_TRUE, PAR_INT, PAR_FLOAT, PAR_STRING, PAR_SERIES, PAR_TABLE };
@@ -108,6 +109,13 @@ static void buf_u64(par_buf *b, uint64_t x)
  * failure becomes the item's error). */
 static int par_write(lua_State *L, int idx, par_buf *b, int depth, char *why, size_t whycap)
 {
+    /* A table shared many times over (a DAG) is written each time: the
+     * size is bounded so that no value grows without end in transit. */
+    if (b->len > PAR_MAX_TRANSFER) {
+        snprintf(why, whycap, "a value of more than %d MiB cannot go to another runtime",
+                 PAR_MAX_TRANSFER >> 20);
+        return 0;
+    }
     idx = lua_absindex(L, idx);
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
@@ -308,7 +316,7 @@ typedef struct par_job {
     par_buf *items;          /* n_items, written by the caller */
     par_buf *results;        /* n_items, each by the worker that ran it */
     par_buf *errors;         /* n_items: len 0 = no error */
-    unsigned char *done;     /* n_items: 1 once run */
+    unsigned char *done;     /* n_items: 1 once run, 2 if it failed */
     par_buf args;            /* a list: the source's arguments */
     const char *source;      /* borrowed from the caller's stack */
     size_t source_len;
@@ -399,6 +407,52 @@ static int par_item(lua_State *L)
     return 0;
 }
 
+/* In a worker state, error value at index 1, job and item as light
+ * userdata 2 and 3: writes the error into the item's error slot, as a
+ * value if it can cross, else as its text (a __tostring may run, and
+ * raise: hence protected). */
+static int par_error_protected(lua_State *L)
+{
+    par_job *job = lua_touserdata(L, 2);
+    int i = (int)(intptr_t)lua_touserdata(L, 3);
+    par_buf *err = &job->errors[i];
+    char why[256];
+    if (lua_isnil(L, 1)) {
+        lua_pushliteral(L, "(error object is a nil value)");
+        lua_replace(L, 1);
+    }
+    if (par_write(L, 1, err, 0, why, sizeof why) && !err->failed)
+        return 0;
+    buf_free(err);
+    size_t len;
+    const char *msg = luaL_tolstring(L, 1, &len);
+    buf_byte(err, PAR_STRING);
+    buf_u64(err, len);
+    buf_put(err, msg, len);
+    return 0;
+}
+
+/* Saves the error on top of L's stack as item i's error; if even that
+ * fails (memory, a __tostring that raises), a fixed text. */
+static void par_save_error(lua_State *L, par_job *job, int i)
+{
+    par_buf *err = &job->errors[i];
+    lua_pushcfunction(L, par_error_protected);
+    lua_insert(L, -2);
+    lua_pushlightuserdata(L, job);
+    lua_pushlightuserdata(L, (void *)(intptr_t)i);
+    if (lua_pcall(L, 3, 0, 0) != LUA_OK || err->failed || err->len == 0) {
+        static const char text[] = "(error object could not be read)";
+        buf_free(err);
+        buf_byte(err, PAR_STRING);
+        buf_u64(err, sizeof text - 1);
+        buf_put(err, text, sizeof text - 1);
+        if (err->failed)   /* not even that: the item still counts as failed */
+            buf_free(err), err->len = 0;
+    }
+    lua_settop(L, 1);
+}
+
 static void par_fail_setup(par_job *job, const char *msg)
 {
     pthread_mutex_lock(&job->lock);
@@ -415,6 +469,9 @@ static void *par_worker(void *arg)
     par_job *job = arg;
     mw_alloc alloc;
     mw_alloc_init(&alloc);
+    /* The budget from the start: the libraries and the source's top
+     * level count too. */
+    alloc.budget = job->budget;
     lua_State *L = lua_newstate(mw_alloc_lua, &alloc);
     if (L == NULL) {
         par_fail_setup(job, "not enough memory for a runtime");
@@ -425,12 +482,12 @@ static void *par_worker(void *arg)
     lua_pushlightuserdata(L, job);
     if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
-        par_fail_setup(job, msg != NULL ? msg : "(error object is not a string)");
-        lua_close(L);
-        return NULL;
-    }
-    if (job->budget != 0 && mw_alloc_set_budget(&alloc, job->budget) != MW_OK) {
-        par_fail_setup(job, "the budget is below what a runtime takes with its libraries");
+        char text[96];
+        if (msg == NULL) {
+            snprintf(text, sizeof text, "(error object is a %s value)", luaL_typename(L, -1));
+            msg = text;
+        }
+        par_fail_setup(job, msg);
         lua_close(L);
         return NULL;
     }
@@ -448,18 +505,10 @@ static void *par_worker(void *arg)
         lua_pushvalue(L, 1);
         lua_pushlightuserdata(L, &c);
         int status = lua_pcall(L, 2, 0, 0);
-        job->done[i] = 1;
+        job->done[i] = status == LUA_OK ? 1 : 2;
         if (status != LUA_OK) {
             buf_free(&job->results[i]);
-            par_buf *err = &job->errors[i];
-            char why[256];
-            if (!par_write(L, -1, err, 0, why, sizeof why) || err->failed) {
-                buf_free(err);
-                const char *msg = luaL_tolstring(L, -1, NULL);
-                buf_byte(err, PAR_STRING);
-                buf_u64(err, strlen(msg));
-                buf_put(err, msg, strlen(msg));
-            }
+            par_save_error(L, job, i);
             pthread_mutex_lock(&job->lock);
             job->stop = 1;
             pthread_mutex_unlock(&job->lock);
@@ -487,7 +536,14 @@ static int parallel_map(lua_State *L)
     luaL_argcheck(L, count >= 0 && count <= INT32_MAX, 3, "too many items");
     lua_settop(L, 4);
     const char *chunkname = "=(parallel)";
-    size_t budget = st->alloc->budget;       /* the caller's, if it has one */
+    size_t budget = 0;
+    int explicit_budget = 0;
+    /* Runtimes on other threads are outside the instruction and time
+     * limits of this one (no hook can reach them): refused where those
+     * limits are armed, rather than a way around them. */
+    if ((lua_gethookmask(L) & LUA_MASKCOUNT) != 0)
+        return luaL_error(L, "mw.parallel.map is not available under instruction or time limits "
+                             "(its runtimes would run outside them)");
     int has_opts = !lua_isnil(L, 4);
     if (has_opts) {
         luaL_checktype(L, 4, LUA_TTABLE);
@@ -499,13 +555,27 @@ static int parallel_map(lua_State *L)
             return luaL_argerror(L, 4, "name must be a string");
         }
         if (lua_getfield(L, 4, "budget") != LUA_TNIL) {
-            if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
-                return luaL_argerror(L, 4, "budget must be an integer number of bytes >= 0");
-            budget = (size_t)lua_tointeger(L, -1);
+            int isint;
+            lua_Integer b = lua_tointegerx(L, -1, &isint);
+            if (!isint || b < 0)
+                return luaL_argerror(L, 4, "budget must be a whole number of bytes >= 0");
+            budget = (size_t)b;
+            explicit_budget = 1;
         }
         lua_pop(L, 1);
     } else {
         lua_pushnil(L);                                        /* index 5 */
+    }
+
+    /* Without a budget of their own, the runtimes share what is left of
+     * the caller's, so that together they stay within it. */
+    size_t want_runtimes = (size_t)(count < n ? count : n);
+    if (!explicit_budget && st->alloc->budget != 0 && want_runtimes > 0) {
+        size_t left = st->alloc->budget > st->alloc->current
+                          ? st->alloc->budget - st->alloc->current : 0;
+        budget = left / want_runtimes;
+        if (budget == 0)
+            budget = 1;   /* 0 would mean none: a runtime that cannot start */
     }
 
     par_job *job = lua_newuserdatauv(L, sizeof *job, 0);   /* index 6 */
@@ -538,6 +608,7 @@ static int parallel_map(lua_State *L)
         lua_createtable(L, 0, 0);
     }
     luaL_argcheck(L, lua_type(L, -1) == LUA_TTABLE, 4, "args must be a list");
+    luaL_argcheck(L, luaL_len(L, -1) <= 200, 4, "at most 200 args");
     if (!par_write(L, -1, &job->args, 0, why, sizeof why))
         return luaL_error(L, "bad argument #4 to 'map' (args: %s)", why);
     if (job->args.failed)
@@ -571,12 +642,16 @@ static int parallel_map(lua_State *L)
     lua_createtable(L, 0, 0);                                 /* errors */
     int failed = 0, skipped = 0;
     for (int i = 0; i < job->n_items; i++) {
+        buf_free(&job->items[i]);
         if (!job->done[i]) {
             skipped++;
             continue;
         }
-        if (job->errors[i].len > 0) {
-            par_push_buf(L, st, &job->errors[i]);
+        if (job->done[i] == 2) {
+            if (job->errors[i].len > 0)
+                par_push_buf(L, st, &job->errors[i]);
+            else
+                lua_pushliteral(L, "not enough memory (for the error of this item too)");
             lua_rawseti(L, -2, i + 1);
             failed++;
         } else if (job->results[i].len > 0) {
@@ -584,7 +659,9 @@ static int parallel_map(lua_State *L)
             lua_rawseti(L, -3, i + 1);
         }
         buf_free(&job->results[i]);
+        buf_free(&job->errors[i]);
     }
+    buf_free(&job->args);
     if (!failed) {
         lua_pop(L, 1);
         lua_pushnil(L);

@@ -87,7 +87,8 @@ t.raises("a runtime could not start: the source must return a function", mw.para
 t.raises("a runtime could not start: (parallel):1:", mw.parallel.map, 2, "syntax error", {1})
 t.raises("runtimes must be in [1, 256]", mw.parallel.map, 0, echo, {1})
 t.raises("runtimes must be in [1, 256]", mw.parallel.map, 257, echo, {1})
-t.raises("budget must be an integer", mw.parallel.map, 2, echo, {1}, {budget = -1})
+t.raises("budget must be a whole number of bytes", mw.parallel.map, 2, echo, {1}, {budget = -1})
+t.raises("at most 200 args", mw.parallel.map, 2, echo, {1}, {args = mw.series.zeros(201):totable()})
 t.raises("args must be a list", mw.parallel.map, 2, echo, {1}, {args = 5})
 t.raises("name must be a string", mw.parallel.map, 2, echo, {1}, {name = 5})
 -- no items, no runtimes
@@ -102,6 +103,30 @@ r, e = mw.parallel.map(2, grow, {1000, 10000000, 10}, {budget = 8 << 20})
 t.eq(r[1], 1000, "a small item passes")
 t.eq(type(e[2]) == "string" and e[2]:find("memory limit exceeded", 1, true) ~= nil, true,
      "an item over the budget fails: " .. tostring(e and e[2]))
+-- a float budget that is a whole number is fine
+r = mw.parallel.map(1, grow, {10}, {budget = 64e6})
+t.eq(r[1], 10, "budget = 64e6")
+-- without a budget of their own, the runtimes share what the caller has
+-- left: 2 runtimes under a 40 MiB budget get under 20 MiB each
+local before = mw.mem.limit()
+mw.mem.limit(40 << 20)
+r, e = mw.parallel.map(2, grow, {1000000, 3000000})
+mw.mem.limit(before or 0)
+t.eq(r[1], 1000000, "8 MB fits in a share")
+t.eq(type(e) == "table" and type(e[2]) == "string" and e[2]:find("memory limit exceeded", 1, true) ~= nil,
+     true, "24 MB does not fit in half of 40 MiB")
+-- error(nil), and an error object whose __tostring raises, still fail
+-- the item (with a text)
+r, e, st = mw.parallel.map(1, "return function() error(nil) end", {1})
+t.eq(e[1], "(error object is a nil value)", "error(nil)")
+r, e, st = mw.parallel.map(1, [[return function()
+  error(setmetatable({print}, {__tostring = function() error("x") end}))
+end]], {1})
+t.eq(st.failed, 1, "an error object that cannot be read still fails its item")
+t.eq(type(e[1]), "string", "with a text: " .. tostring(e[1]))
+-- a setup error that is not a string
+t.raises("a runtime could not start: (error object is a table value)", mw.parallel.map, 1,
+         "error({})", {1})
 -- the chunk name of errors
 r, e = mw.parallel.map(1, "return function() error('x') end", {1}, {name = "mine"})
 t.eq(e[1], "mine:1: x", "errors name the chunk")

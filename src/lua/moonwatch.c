@@ -32,6 +32,7 @@
 #include "lua/l_series.h"
 #include "lua/l_mem.h"
 #include "lua/l_plot.h"
+#include "lua/l_redis.h"
 #include "lua/state.h"
 #include "types/series.h"
 #include "types/str.h"
@@ -137,6 +138,7 @@ int luaopen_moonwatch(lua_State *L)
         {"nab", mw_lua_open_nab},
         {"fs", mw_lua_open_fs},
         {"plot", mw_lua_open_plot},
+        {"redis", mw_lua_open_redis},
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         parts[i].open(L, st);

@@ -128,19 +128,15 @@ static int redis_try_connect(mw_redis *r)
 }
 
 /* Connects again after a loss (r->error says what was lost), waiting
- * between attempts, until deadline. Returns 1 when connected. */
+ * between attempts, until deadline. Returns 1 when connected, 0 with
+ * the last attempt's reason in r->error. */
 static int redis_reconnect(mw_redis *r, double deadline, double *wait)
 {
     char line[1400];
     for (;;) {
         double now = redis_now();
-        if (now >= deadline) {
-            char reason[400];
-            snprintf(reason, sizeof reason, "%.399s", r->error);
-            snprintf(r->error, sizeof r->error, "lost connection to %s (%s), gave up after %.3g s",
-                     r->address, reason, r->opts.retry_for);
-            return 0;
-        }
+        if (now >= deadline)
+            return 0;   /* r->error keeps the last reason */
         double pause = *wait * redis_jitter(r);
         if (now + pause > deadline)
             pause = deadline - now;
@@ -181,7 +177,11 @@ mw_redis *mw_redis_connect(const mw_redis_options *opts, char *err, size_t errle
     if (!redis_try_connect(r)) {
         double wait = r->opts.backoff_min;
         if (r->opts.retry_for <= 0 || !redis_reconnect(r, redis_now() + r->opts.retry_for, &wait)) {
-            snprintf(err, errlen, "cannot connect to %s (%s)", r->address, r->error);
+            if (r->opts.retry_for > 0)
+                snprintf(err, errlen, "cannot connect to %s (%s), gave up after %.3g s", r->address,
+                         r->error, r->opts.retry_for);
+            else
+                snprintf(err, errlen, "cannot connect to %s (%s)", r->address, r->error);
             free(r);
             return NULL;
         }
@@ -222,13 +222,33 @@ static int redis_round_trip(mw_redis *r, size_t n, const int *argc, const char *
     for (size_t i = 0; i < n; i++) {
         void *reply = NULL;
         if (redisGetReply(r->ctx, &reply) != REDIS_OK || reply == NULL) {
-            for (size_t j = 0; j < i; j++)
+            for (size_t j = 0; j < i; j++) {
                 freeReplyObject(replies[j]);
+                replies[j] = NULL;
+            }
             redis_drop(r, "no reply");
             return 0;
         }
         replies[i] = reply;
     }
+    return 1;
+}
+
+/* Whether a reply says the server is still loading its data (-LOADING,
+ * after a restart): then the replies are freed, the connection dropped
+ * and the batch retried like after a loss. */
+static int redis_loading(mw_redis *r, size_t n, redisReply **replies)
+{
+    int loading = 0;
+    for (size_t i = 0; i < n && !loading; i++)
+        loading = replies[i]->type == REDIS_REPLY_ERROR && strncmp(replies[i]->str, "LOADING", 7) == 0;
+    if (!loading)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        freeReplyObject(replies[i]);
+        replies[i] = NULL;
+    }
+    redis_drop(r, "the server is loading its data");
     return 1;
 }
 
@@ -244,16 +264,22 @@ int mw_redis_run(mw_redis *r, size_t n, const int *argc, const char *const *cons
                 deadline = redis_now() + r->opts.retry_for;
             }
             if (r->opts.retry_for <= 0 || !redis_reconnect(r, deadline, &wait)) {
-                if (r->opts.retry_for <= 0) {
-                    char reason[400];
-                    snprintf(reason, sizeof reason, "%.399s", r->error);
+                char reason[400];
+                snprintf(reason, sizeof reason, "%.399s", r->error);
+                if (r->opts.retry_for > 0)
+                    snprintf(r->error, sizeof r->error, "lost connection to %s (%s), gave up after %.3g s",
+                             r->address, reason, r->opts.retry_for);
+                else
                     snprintf(r->error, sizeof r->error, "lost connection to %s (%s)", r->address, reason);
-                }
                 return MW_REDIS_ECONN;
             }
         }
-        if (redis_round_trip(r, n, argc, argv, lens, replies, extra_timeout))
-            return MW_REDIS_OK;
+        if (redis_round_trip(r, n, argc, argv, lens, replies, extra_timeout)) {
+            if (!redis_loading(r, n, replies))
+                return MW_REDIS_OK;
+            /* A server loading its data after a restart: wait as for a
+             * lost connection, then send the batch again. */
+        }
         if (strstr(r->error, "ut of memory") != NULL)
             return MW_REDIS_ENOMEM;
         if (!lost) {

@@ -51,7 +51,7 @@ void mw_redis_free(mw_redis *r);
  * again: commands must tolerate being run twice). extra_timeout adds
  * seconds to the reply timeout (for XREADGROUP ... BLOCK). Returns
  * MW_REDIS_OK, or an error (mw_redis_error says why) with replies
- * untouched. */
+ * all NULL (the caller passes them NULL). */
 int mw_redis_run(mw_redis *r, size_t n, const int *argc, const char *const *const *argv,
                  const size_t *const *lens, redisReply **replies, double extra_timeout);
 

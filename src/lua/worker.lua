@@ -283,7 +283,6 @@ function Worker:score(sh, entries)
         if a or self.o.scores then
           outs[#outs + 1] = {series, g.ids[i], g.ts[i], fmt_num(g.values[i]), fmt_num(scores[i]), a and "1" or "0"}
         end
-        self.stats.entries = self.stats.entries + 1
       else
         self.stats.replayed = self.stats.replayed + 1
       end
@@ -332,7 +331,10 @@ function Worker:commit(sh, ids, outs, dead, force_ckpt)
     self:drop_shard(sh)
     return false
   end
-  if r ~= 0 then self.stats.outputs = self.stats.outputs + #outs end
+  if r ~= 0 then
+    self.stats.outputs = self.stats.outputs + #outs
+    self.stats.entries = self.stats.entries + #ids - #dead
+  end
   sh.valid_until = t0 + o.lease * 0.9   -- the script renewed the lease
   if ckpt then
     sh.dirty, sh.since, sh.last_ckpt = {}, 0, mw.time.now()
@@ -345,6 +347,7 @@ end
 -- entries, replay. Returns false if the lease was lost meanwhile.
 function Worker:recover(sh)
   local o = self.o
+  sh.recovered = self.conn:reconnects()
   sh.feed:release()
   sh.feed = pipeline.feed(o.pipeline, o.params)
   sh.dirty, sh.since, sh.last_ckpt, sh.last_id = {}, 0, mw.time.now(), nil
@@ -560,8 +563,10 @@ function Worker:run()
     if self.conn:reconnects() ~= self.reconnects then
       self.reconnects = self.conn:reconnects()
       self.stats.reconnects = self.stats.reconnects + 1
-      self:beat()
-      for _, sh in pairs(self.shards) do self:recover(sh) end
+      self:beat()   -- renews (or drops) the leases first
+      for _, sh in pairs(self.shards) do
+        if sh.recovered ~= self.reconnects then self:recover(sh) end
+      end
     end
     local n = self:step()
     if n > 0 then

@@ -402,9 +402,9 @@ function Worker:recover(sh)
   for id in pairs(pending) do if not done[id] then stale[#stale + 1] = id end end
   if #stale > 0 and not self:commit(sh, stale, {}, {}, false) then return false end
   self.stats.takeovers = self.stats.takeovers + 1
-  if n_pending > 0 or replayed > 0 then
+  if last_delivered ~= "0-0" then   -- a shard read before: a takeover
     self.log(string.format("%s: took over %s from checkpoint %s: %d entries replayed, %d pending claimed",
-                           o.consumer, sh.key, from, replayed, n_pending))
+                           o.consumer, sh.key, saved["@id"] or "(none)", replayed, n_pending))
   end
   return true
 end

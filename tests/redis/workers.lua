@@ -25,7 +25,7 @@ local N_SERIES, SHARDS = 100, 16
 math.randomseed(os.time() + math.floor(mw.time.now() * 1e6) % 100000)
 
 local dir = H.tmpdir()
-local redis, workers = nil, {}
+local redis, workers, held = nil, {}, {}
 local ok, err = pcall(function()
   redis = H.start_redis(dir, {persist = mode == "restart"})
   local conn = redis.conn
@@ -62,9 +62,15 @@ local ok, err = pcall(function()
       H.sleep(0.05)
     end
     if mode == "kill" then
+      -- The shards w2 holds: each must be taken over by w1 or w3.
+      for i = 0, SHARDS - 1 do
+        if conn:call("GET", "in:" .. i .. ":lease") == "w2" then held[#held + 1] = i end
+      end
+      assert(#held > 0, "w2 holds no shard to take over")
       os.execute("kill -9 " .. workers[2].pid)
       workers[2].killed = true
-      print(string.format("killed w2 (SIGKILL) at %d outputs", conn:call("XLEN", "out")))
+      print(string.format("killed w2 (SIGKILL) at %d outputs, holding shards %s", conn:call("XLEN", "out"),
+                          table.concat(held, ",")))
     else
       local at = conn:call("XLEN", "out")
       H.restart_redis(redis)
@@ -94,7 +100,9 @@ local ok, err = pcall(function()
   end
   if mode == "kill" then
     local log = H.read_file(workers[1].log) .. H.read_file(workers[3].log)
-    assert(log:find("took over in:%d+ from checkpoint"), "no worker took a shard over")
+    for _, i in ipairs(held) do
+      assert(log:find("took over in:" .. i .. " from checkpoint", 1, true), "nobody took in:" .. i .. " over from w2")
+    end
   end
 
   local outputs, duplicates, anomalies = H.verify(conn, "out", values, ids, scores, anomaly)

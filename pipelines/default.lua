@@ -20,6 +20,10 @@
 -- 0.99999, or a new extreme). The first `warmup` rows (a day of
 -- 5-minute samples) get no score (NaN): both signals are still learning.
 --
+-- p:save() keeps all three detectors' states and the rows seen, and
+-- new(params, state) continues from them exactly (the stream workers'
+-- checkpoints, docs/scaling.md).
+--
 -- On the 41 series of ../shared/data/nab, `moonwatch eval` gives NAB
 -- scores of 72.3 (standard), 70.5 (reward_low_FP_rate) and 74.8
 -- (reward_low_FN_rate); chosen on nothing but general defaults, and
@@ -38,7 +42,7 @@ return {
     threshold = 0.5,      -- the score that makes an anomaly
     warmup = 288,         -- rows learned before the first score (NaN until then)
   },
-  new = function(params)
+  new = function(params, state)
     if math.type(params.window) ~= "integer" or (params.window ~= 0 and params.window < 2) then
       error("window must be 0 (all history) or an integer >= 2", 0)
     end
@@ -46,11 +50,19 @@ return {
     if math.type(params.warmup) ~= "integer" or params.warmup < 1 then
       error("warmup must be an integer >= 1", 0)
     end
-    local z = mw.detect.zscore{window = params.window, min_periods = 30}
-    local likelihood = mw.thresh.likelihood{output = "log"}
-    local range = mw.detect.range{min_periods = params.warmup}
-    local p = {threshold = params.threshold}
+    local z, likelihood, range
     local seen = 0          -- rows scored so far, across batches
+    if state then
+      local ok, magic, n, zs, ls, rs = pcall(string.unpack, "<c4i8s4s4s4", state)
+      if not ok or magic ~= "MWP1" then error("not a saved state of the default pipeline", 0) end
+      seen = n
+      z, likelihood, range = mw.detect.load(zs), mw.thresh.load(ls), mw.detect.load(rs)
+    else
+      z = mw.detect.zscore{window = params.window, min_periods = 30}
+      likelihood = mw.thresh.likelihood{output = "log"}
+      range = mw.detect.range{min_periods = params.warmup}
+    end
+    local p = {threshold = params.threshold}
 
     function p:run(values)
       local zs = z:run(values)
@@ -66,6 +78,10 @@ return {
       for i = 1, math.min(#score, params.warmup - seen) do score[i] = 0 / 0 end
       seen = seen + #score
       return score
+    end
+
+    function p:save()
+      return string.pack("<c4i8s4s4s4", "MWP1", seen, z:save(), likelihood:save(), range:save())
     end
 
     function p:release()

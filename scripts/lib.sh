@@ -28,8 +28,8 @@ esac
 
 # Debian packages per job.  libc6-dev is listed explicitly because gcc only
 # *recommends* it and we install with --no-install-recommends.
-MW_PKGS_BUILD=(meson ninja-build pkg-config gcc libc6-dev liblua5.4-dev libedit-dev)
-MW_PKGS_TEST=(libcmocka-dev lua5.4 valgrind)
+MW_PKGS_BUILD=(meson ninja-build pkg-config gcc libc6-dev liblua5.4-dev libedit-dev libhiredis-dev)
+MW_PKGS_TEST=(libcmocka-dev lua5.4 valgrind redis-server)
 MW_PKGS_BENCH=(python3 hyperfine)
 
 MW_PROG=${MW_PROG:-$(basename -- "$0")}

@@ -1,4 +1,4 @@
--- commands.lua: `moonwatch detect` and `moonwatch eval`, built into the
+-- commands.lua: `moonwatch detect`, `eval` and `worker`, built into the
 -- command (tools/embed.c). Called with the command's name and a table of
 -- the command's built-in files; the built-in pipelines come from the
 -- library (package.preload["moonwatch.pipelines.<name>"]). The arguments
@@ -64,6 +64,42 @@ detector that never fires scores 0 and a perfect one 100).
                          runtime of its own on a thread (default 1; the
                          scores are the same)
   --quiet                only the scores, no per-file table
+  -h, --help             this text
+]],
+  worker = [[
+usage: moonwatch worker --stream KEY --group G --consumer NAME [options]
+
+One worker of a group scoring Redis streams (docs/scaling.md): series s
+is read from the stream KEY:<shard of s> (mw.redis.shard(s, --shards)),
+entries with fields series, value and optionally ts; each series gets its
+own pipeline, checkpointed into Redis, and what is found goes to the
+output stream. Workers of one group share the shards and take over those
+of a worker that stops.
+
+  --redis HOST:PORT      the server (default 127.0.0.1:6379)
+  --stream KEY           the input streams' prefix: KEY:0 .. KEY:<n-1>
+  --group G              the consumer group (created if missing)
+  --consumer NAME        this worker's name, unique in the group
+  --pipeline NAME|FILE   the pipeline (default: default); it must save
+  --param NAME=VALUE     a parameter of the pipeline (repeat)
+  --out-stream KEY2      where outputs go (default: KEY:out): fields
+                         series, id, ts, value, score, anomaly
+  --dead-stream KEY3     where malformed entries go (default: KEY2:dead)
+  --scores               write every entry's score, not only anomalies
+  --shards N             input streams (default 16; the same for all
+                         workers and producers)
+  --count N              entries per read and shard (default 500)
+  --block MS             how long a read waits (default 500)
+  --lease SECONDS        a stopped worker's shards move after this
+                         (default 10)
+  --checkpoint-every N   entries of a shard between checkpoints
+                         (default 10000)
+  --checkpoint-interval S  ... or seconds (default 10)
+  --trim                 trim input entries a checkpoint covers
+  --retry SECONDS        how long to retry a lost connection (default 300)
+  --idle-exit SECONDS    stop after this long without entries, once all
+                         shards are drained (default: run until killed)
+  --quiet                no summary
   -h, --help             this text
 ]],
 }
@@ -669,8 +705,7 @@ local function cmd_eval(argv)
   return 0
 end
 
--- {====================================================================
--- A runtime of --jobs: mw.parallel.map runs this file in each with
+-- {=============================================================-- A runtime of --jobs: mw.parallel.map runs this file in each with
 -- ("__worker", {command =, argv =}); it returns the function that takes
 -- one input (detect: {path, rel}; eval: a file name under --data) and
 -- returns what the command's own loop would have computed for it. The
@@ -717,7 +752,68 @@ if command == "__worker" then
 end
 -- }====================================================================
 
-local commands = {detect = cmd_detect, eval = cmd_eval}
+-- `moonwatch worker`: the options into moonwatch.worker's run.
+local function cmd_worker(argv)
+  local opts, rest = parse_args(argv, {
+    redis = "value", stream = "value", group = "value", consumer = "value", pipeline = "value",
+    param = "list", ["out-stream"] = "value", ["dead-stream"] = "value", scores = "flag",
+    shards = "value", count = "value", block = "value", lease = "value",
+    ["checkpoint-every"] = "value", ["checkpoint-interval"] = "value", trim = "flag",
+    retry = "value", ["idle-exit"] = "value", quiet = "flag",
+  })
+  if opts.help then io.write(USAGE.worker); return 0 end
+  if #rest > 0 then usage_fail("unexpected argument '%s'", rest[1]) end
+  if not mw.redis.available then
+    fail("this build of moonwatch has no Redis support (built without hiredis)")
+  end
+  for _, name in ipairs{"stream", "group", "consumer"} do
+    if not opts[name] then usage_fail("--%s is required", name) end
+  end
+  local host, port = "127.0.0.1", 6379
+  if opts.redis then
+    local h, p = opts.redis:match("^%[(.+)%]:(%d+)$")
+    if not h then h, p = opts.redis:match("^([^:]+):(%d+)$") end
+    if not h then h = opts.redis:match("^([^:]+)$") end
+    if not h then usage_fail("--redis '%s' is not HOST:PORT", opts.redis) end
+    host, port = h, math.tointeger(tonumber(p)) or 6379
+  end
+  local function number(name, integer, min)
+    local text = opts[name]
+    if text == nil then return nil end
+    local x = tonumber(text)
+    if not x or (integer and math.type(math.tointeger(x)) ~= "integer") or x < min then
+      usage_fail("--%s '%s' must be %s >= %s", name, text, integer and "an integer" or "a number", min)
+    end
+    return integer and math.tointeger(x) or x
+  end
+  local params = {}
+  for _, text in ipairs(opts.param or {}) do
+    if not pipeline.parse_param(text) then usage_fail("--param '%s' is not NAME=VALUE", text) end
+    params[#params + 1] = text
+  end
+  local worker = require "moonwatch.worker"
+  local stats = try(worker.run, {
+    host = host, port = port, stream = opts.stream, group = opts.group, consumer = opts.consumer,
+    pipeline = opts.pipeline, params = table.concat(params, ","), out_stream = opts["out-stream"],
+    dead_stream = opts["dead-stream"], scores = opts.scores or false, trim = opts.trim or false,
+    shards = number("shards", true, 1), count = number("count", true, 1),
+    block = number("block", true, 1), lease = number("lease", false, 0.1),
+    checkpoint_every = number("checkpoint-every", true, 1),
+    checkpoint_interval = number("checkpoint-interval", false, 0),
+    retry = number("retry", false, 0), idle_exit = number("idle-exit", false, 0),
+  })
+  if not opts.quiet then
+    io.stderr:write(string.format(
+      "%s: %s: %d entries scored, %d anomalies, %d outputs, %d dead letters, %d replayed, " ..
+      "%d shards taken, %d checkpoints, %d reconnects, %.2f s (%.0f entries/s)\n",
+      prog, opts.consumer, stats.entries, stats.anomalies, stats.outputs, stats.dead, stats.replayed,
+      stats.takeovers, stats.checkpoints, stats.reconnects, stats.seconds,
+      stats.entries / math.max(stats.seconds, 1e-9)))
+  end
+  return 0
+end
+
+local commands = {detect = cmd_detect, eval = cmd_eval, worker = cmd_worker}
 local argv = {}
 for i = 1, #arg do argv[i] = arg[i] end
 local ok, status = xpcall(commands[command], function(e)

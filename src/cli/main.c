@@ -429,11 +429,13 @@ static int cli_handle_script(lua_State *L, const cli_ctx *ctx, char **argv)
 }
 
 /* Whether the script word is one of the commands built into moonwatch
- * (`moonwatch detect ...`, `moonwatch eval ...`); a script file of that
+ * (`moonwatch detect ...`, `moonwatch eval ...`, `moonwatch worker ...`);
+ * a script file of that
  * name runs as `moonwatch ./detect`. */
 static int cli_is_command(const char *word)
 {
-    return strcmp(word, "detect") == 0 || strcmp(word, "eval") == 0;
+    return strcmp(word, "detect") == 0 || strcmp(word, "eval") == 0 ||
+           strcmp(word, "worker") == 0;
 }
 
 /* Runs a built-in command: the embedded commands.lua, given the command's

@@ -33,6 +33,7 @@
 #include "lua/l_series.h"
 #include "lua/l_mem.h"
 #include "lua/l_plot.h"
+#include "lua/l_redis.h"
 #include "lua/state.h"
 #include "types/series.h"
 #include "types/str.h"
@@ -139,6 +140,7 @@ int luaopen_moonwatch(lua_State *L)
         {"fs", mw_lua_open_fs},
         {"plot", mw_lua_open_plot},
         {"parallel", mw_lua_open_parallel},
+        {"redis", mw_lua_open_redis},
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         parts[i].open(L, st);

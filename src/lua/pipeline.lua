@@ -10,6 +10,13 @@
 -- no flags a row is an anomaly when its score reaches the pipeline's
 -- `threshold` field (0.5 if it has none).
 --
+-- Saving (optional, for checkpoints: the Redis stream workers need it):
+-- a pipeline with a method save(self) returns a string holding all it
+-- has learned, and new(params, state) with that string makes a pipeline
+-- that continues exactly where the saved one stopped (same scores, bit
+-- for bit). A pipeline without save cannot be restored: make refuses a
+-- state for it rather than start from nothing silently.
+--
 -- Errors are raised as plain messages (level 0) that name what was wrong;
 -- the command shows them as its one-line errors.
 local M = {}
@@ -100,14 +107,31 @@ function M.configure(def, given, order)
   return merged
 end
 
---- A new pipeline of def with params (from M.configure).
-function M.make(def, params)
-  local ok, p = pcall(def.new, params)
+--- A new pipeline of def with params (from M.configure); with state (a
+--- string from p:save()), one that continues where the saved one stopped.
+function M.make(def, params, state)
+  if state ~= nil and type(state) ~= "string" then
+    error(string.format("pipeline '%s': a saved state is a string, got %s", def.name, type(state)), 0)
+  end
+  local ok, p = pcall(def.new, params, state)
   if not ok then error(string.format("pipeline '%s': %s", def.name, tostring(p)), 0) end
   if (type(p) ~= "table" and type(p) ~= "userdata") or p.run == nil then
     error(string.format("pipeline '%s': new must return an object with a method run", def.name), 0)
   end
+  if state ~= nil and p.save == nil then
+    if p.release then p:release() end
+    error(string.format("pipeline '%s' cannot restore a saved state (it has no method save)", def.name), 0)
+  end
   return p
+end
+
+--- Whether pipelines of def can be saved and restored (their objects
+--- have a method save): makes one to find out.
+function M.can_save(def, params)
+  local p = M.make(def, params)
+  local yes = p.save ~= nil
+  if p.release then p:release() end
+  return yes
 end
 
 -- {====================================================================
@@ -158,6 +182,40 @@ function Feed:push(name, values, times)
   end
   if flags and flags ~= scores and flags.release then flags:release() end
   return scores, hits
+end
+
+--- The state of series `name`'s pipeline (p:save()), or nil when the
+--- feed has not seen that series.
+function Feed:save(name)
+  local p = self.pipes[name]
+  if p == nil then return nil end
+  if p.save == nil then
+    error(string.format("pipeline '%s' cannot save its state (it has no method save)", self.def.name), 0)
+  end
+  return p:save()
+end
+
+--- Makes series `name`'s pipeline from a saved state (from Feed:save or
+--- p:save()), replacing (and releasing) the one it had.
+function Feed:restore(name, state)
+  local p = M.make(self.def, self.params, state)
+  local old = self.pipes[name]
+  if old == nil then
+    self.count = self.count + 1
+  elseif old.release then
+    old:release()
+  end
+  self.pipes[name] = p
+end
+
+--- Forgets series `name` (releasing its pipeline): its next push starts
+--- afresh, or from a restore.
+function Feed:drop(name)
+  local p = self.pipes[name]
+  if p == nil then return end
+  if p.release then p:release() end
+  self.pipes[name] = nil
+  self.count = self.count - 1
 end
 
 --- Releases every pipeline of the feed (those with a release method).

@@ -9,8 +9,9 @@
 # anything, twice in a row (the run was too short to test).
 #
 # The kill comes at a random moment in the first MW_SOAK_KILL_WINDOW
-# seconds after the first save (default 0.25; scripts/soak sets it to most
-# of the uninterrupted run's duration, so a long run dies anywhere).
+# seconds after the first save (default 0.25; "auto", as scripts/soak sets
+# it, is 90% of the uninterrupted run's duration, so a long run dies
+# anywhere).
 set -eu
 
 moonwatch=$1
@@ -21,9 +22,16 @@ save_every=${4:-16}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/mw-soak.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 
+start=$(date +%s.%N)
 "$moonwatch" "$soak" "$samples" "$dir/reference.state" "$save_every" >"$dir/reference.out"
+seconds=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+sed 's/^/uninterrupted: /' "$dir/reference.out"
+echo "uninterrupted: ${seconds}s"
 want=$(grep '^anomalies ' "$dir/reference.out")
-echo "uninterrupted: $want"
+window=${MW_SOAK_KILL_WINDOW:-0.25}
+if [ "$window" = auto ]; then
+    window=$(awk -v s="$seconds" 'BEGIN { printf "%.1f", s * 0.9 }')
+fi
 
 attempt=0
 while :; do
@@ -37,7 +45,7 @@ while :; do
         sleep 0.01
         n=$((n + 1))
     done
-    delay=$(awk -v seed="$$$attempt" -v window="${MW_SOAK_KILL_WINDOW:-0.25}" \
+    delay=$(awk -v seed="$$$attempt" -v window="$window" \
                 'BEGIN { srand(seed); printf "%.3f", rand() * window }')
     sleep "$delay"
     kill -9 "$pid" 2>/dev/null || true
@@ -54,8 +62,10 @@ while :; do
     fi
 done
 
+start=$(date +%s.%N)
 "$moonwatch" "$soak" "$samples" "$dir/killed.state" "$save_every" >"$dir/resumed.out"
-grep '^soak: resuming' "$dir/resumed.out"
+sed 's/^/resumed: /' "$dir/resumed.out"
+echo "resumed: $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s"
 got=$(grep '^anomalies ' "$dir/resumed.out")
 echo "killed and resumed: $got"
 if [ "$got" != "$want" ]; then

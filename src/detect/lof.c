@@ -311,9 +311,10 @@ static int lof_load(mw_detector *d, mw_blob_reader *r)
         mw_blob_fail(r, "fitted with %zu rows, k is %zu", s->ref.count, s->k);
     mw_blob_get_f64s(r, s->kdist, s->ref.count);
     mw_blob_get_f64s(r, s->lrd, s->ref.count);
+    /* What update can store: a row far from all others (1e300 away, its
+     * squares overflowing) has an infinite k-distance and density 0. */
     for (size_t i = 0; i < s->ref.count && !r->failed && s->ref.count > s->k; i++)
-        if (!(s->kdist[i] >= 0.0 && s->kdist[i] < INFINITY && s->lrd[i] > 0.0
-              && s->lrd[i] < INFINITY))
+        if (!(s->kdist[i] >= 0.0 && s->lrd[i] >= 0.0 && s->lrd[i] < INFINITY))
             mw_blob_fail(r, "row %zu: k-distance %g, density %g", i, s->kdist[i], s->lrd[i]);
     return r->failed;
 }

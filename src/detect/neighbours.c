@@ -37,7 +37,10 @@ size_t mw_nn_nearest(const double *rows, size_t n, size_t dims, const double *q,
         if (i == skip)
             continue;
         double d = nn_dist2(rows + i * dims, q, dims, worst);
-        if (!(d < worst))
+        /* Until k are found every row counts, even one whose squared
+         * distance overflowed to infinity (finite rows 1e300 apart):
+         * callers read k neighbours whenever n - (skip < n) >= k. */
+        if (found == k ? !(d < worst) : isnan(d))
             continue;
         /* Insert d into the sorted list, dropping the k-th if full. */
         size_t at = found < k ? found++ : k - 1;

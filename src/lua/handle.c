@@ -44,8 +44,18 @@ void mw_lua_release(lua_State *L, mw_lua_state *st, mw_handle *h)
     }
     lua_pop(L, 2);
     h->obj = NULL;
+    mw_lua_unkeep(st, h->kept);
+    h->kept = 0;
     if (st->heap != NULL)
         mw_decref(st->heap, o);
+}
+
+/* Drops a handle's reference that its __gc never dropped (see
+ * mw_lua_keep). */
+static void handle_drop_kept(mw_lua_state *st, void *resource)
+{
+    if (st->heap != NULL)
+        mw_decref(st->heap, resource);
 }
 
 /* Pushes a handle of class t holding nothing yet. */
@@ -77,6 +87,7 @@ mw_handle *mw_lua_new_handle(lua_State *L, mw_lua_state *st, const mw_type *t)
     handle_pressure(L, st);
     mw_handle *h = lua_newuserdatauv(L, sizeof *h, 1);
     h->obj = NULL;
+    h->kept = 0;
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, t) != LUA_TTABLE)
         luaL_error(L, "moonwatch: no handle class for type '%s'", t->name);
     lua_setmetatable(L, -2);
@@ -86,8 +97,10 @@ mw_handle *mw_lua_new_handle(lua_State *L, mw_lua_state *st, const mw_type *t)
 void mw_lua_bind(lua_State *L, mw_lua_state *st, mw_handle *h, mw_object *o)
 {
     h->obj = o;
-    /* The handle owns o from here on, so if recording it in the cache
-     * raises, its __gc still releases o: nothing leaks. */
+    h->kept = 0;
+    /* The handle owns o from here on, so if keeping it or recording it in
+     * the cache raises, its __gc still releases o: nothing leaks. */
+    h->kept = mw_lua_keep(L, st, o, handle_drop_kept);
     lua_rawgeti(L, LUA_REGISTRYINDEX, st->cache_ref);
     lua_pushvalue(L, -2);
     lua_rawsetp(L, -2, o);
@@ -136,6 +149,7 @@ void mw_lua_push_read(lua_State *L, mw_lua_state *st, mw_lua_reader read, void *
      * userdata without a metatable is plain garbage if unused. */
     mw_handle *h = lua_newuserdatauv(L, sizeof *h, 1);
     h->obj = NULL;
+    h->kept = 0;
     if (!read(L, ctx, &v) || v.tag != MW_TOBJECT) {
         lua_pop(L, 1);
         mw_lua_push_plain(L, v.tag == MW_TOBJECT ? mw_nil() : v);
@@ -190,6 +204,8 @@ static int handle_gc(lua_State *L)
     if (h != NULL && h->obj != NULL) {
         mw_object *o = h->obj;
         h->obj = NULL;
+        mw_lua_unkeep(st, h->kept);
+        h->kept = 0;
         if (st->heap != NULL)
             mw_decref(st->heap, o);
     }

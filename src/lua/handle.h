@@ -21,6 +21,8 @@
 
 typedef struct mw_handle {
     mw_object *obj;          /* NULL once released */
+    size_t kept;             /* the reference's slot in the module state's
+                              * kept table (mw_lua_keep), 0 if none */
 } mw_handle;
 
 /* Creates the metatable of a handle class for type t: __name is

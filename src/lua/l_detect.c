@@ -31,6 +31,7 @@
 typedef struct lua_detector {
     const char *magic;       /* detector_magic: this is a detector */
     mw_detector *d;          /* owned; NULL once released */
+    size_t kept;             /* its slot in the kept table (mw_lua_keep) */
 } lua_detector;
 
 static const char detector_magic[] = "moonwatch.detector";
@@ -85,9 +86,19 @@ void mw_lua_release_detector(lua_State *L, int idx)
 {
     lua_detector *u = detector_test(L, idx);
     if (u != NULL && u->d != NULL) {
+        mw_lua_state *st = mw_lua_state_find(L);
+        if (st != NULL)
+            mw_lua_unkeep(st, u->kept);
+        u->kept = 0;
         mw_detector_free(u->d);
         u->d = NULL;
     }
+}
+
+static void detector_drop_kept(mw_lua_state *st, void *resource)
+{
+    (void)st;
+    mw_detector_free(resource);
 }
 
 /* Raises the error of a failed creation: a bad parameter as an argument
@@ -173,6 +184,7 @@ static lua_detector *detector_slot(lua_State *L)
     lua_detector *u = lua_newuserdatauv(L, sizeof *u, 0);
     u->magic = detector_magic;
     u->d = NULL;
+    u->kept = 0;
     lua_createtable(L, 0, 8);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &template_key);
     lua_pushnil(L);
@@ -191,6 +203,7 @@ static lua_detector *detector_slot(lua_State *L)
 static void detector_fill(lua_State *L, lua_detector *u, mw_detector *d)
 {
     u->d = d;
+    u->kept = mw_lua_keep(L, mw_lua_state_find(L), d, detector_drop_kept);
     lua_getmetatable(L, -1);
     lua_createtable(L, 0, 16);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &methods_key);

@@ -33,6 +33,7 @@
 
 typedef struct lua_scaler {
     mw_scaler *s;            /* owned; NULL once released */
+    size_t kept;             /* its slot in the kept table (mw_lua_keep) */
 } lua_scaler;
 
 static mw_scaler *scaler_check(lua_State *L, int idx)
@@ -46,9 +47,32 @@ static mw_scaler *scaler_check(lua_State *L, int idx)
 static int scaler_gc(lua_State *L)
 {
     lua_scaler *u = luaL_checkudata(L, 1, SCALER_META);
-    mw_scaler_free(u->s);
-    u->s = NULL;
+    if (u->s != NULL) {
+        mw_lua_state *st = mw_lua_state_find(L);
+        if (st != NULL)
+            mw_lua_unkeep(st, u->kept);
+        u->kept = 0;
+        mw_scaler_free(u->s);
+        u->s = NULL;
+    }
     return 0;
+}
+
+static void scaler_drop_kept(mw_lua_state *st, void *resource)
+{
+    (void)st;
+    mw_scaler_free(resource);
+}
+
+/* Gives the slot u (at the top of the stack) the scaler s, or raises the
+ * memory error of a failed creation (status). */
+static void scaler_fill(lua_State *L, mw_lua_state *st, lua_scaler *u, mw_scaler *s,
+                        mw_status status)
+{
+    if (s == NULL)
+        mw_lua_status_error(L, status);
+    u->s = s;
+    u->kept = mw_lua_keep(L, st, s, scaler_drop_kept);
 }
 
 /* Pushes an empty scaler userdata (its metatable set, so a later error
@@ -57,6 +81,7 @@ static lua_scaler *scaler_slot(lua_State *L)
 {
     lua_scaler *u = lua_newuserdatauv(L, sizeof *u, 0);
     u->s = NULL;
+    u->kept = 0;
     luaL_setmetatable(L, SCALER_META);
     return u;
 }
@@ -137,9 +162,7 @@ static int scale_new(lua_State *L, mw_scale_kind kind)
     }
     lua_scaler *u = scaler_slot(L);
     mw_status status;
-    u->s = mw_scaler_new(st->alloc, kind, min_periods, flags, &status);
-    if (u->s == NULL)
-        return mw_lua_status_error(L, status);
+    scaler_fill(L, st, u, mw_scaler_new(st->alloc, kind, min_periods, flags, &status), status);
     return 1;
 }
 
@@ -373,11 +396,10 @@ static int scale_load(lua_State *L)
     lua_scaler *u = scaler_slot(L);
     mw_status status;
     char err[MW_SCALE_ERRLEN];
-    u->s = mw_scaler_load(st->alloc, data, len, &status, err);
-    if (u->s == NULL && status == MW_EINVAL)
+    mw_scaler *s = mw_scaler_load(st->alloc, data, len, &status, err);
+    if (s == NULL && status == MW_EINVAL)
         return luaL_argerror(L, 1, lua_pushfstring(L, "bad scaler state: %s", err));
-    if (u->s == NULL)
-        return mw_lua_status_error(L, status);
+    scaler_fill(L, st, u, s, status);
     return 1;
 }
 

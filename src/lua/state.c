@@ -12,10 +12,25 @@
 /* Registry key of the state userdata: the address of this constant. */
 static const char state_key = 'S';
 
+/* Drops what is still kept: resources whose __gc never ran. */
+static void state_drop_kept(mw_lua_state *st)
+{
+    mw_lua_kept *kept = st->kept;
+    size_t len = st->kept_len, cap = st->kept_cap;
+    st->kept = NULL;
+    st->kept_len = st->kept_cap = 0;
+    st->kept_free = 0;
+    for (size_t i = len; i-- > 0;)
+        if (kept[i].drop != NULL)
+            kept[i].drop(st, kept[i].resource);
+    mw_alloc_free(st->alloc, MW_DOMAIN_LUA, kept, cap * sizeof *kept);
+}
+
 static int state_gc(lua_State *L)
 {
     mw_lua_state *st = lua_touserdata(L, 1);
     mw_lua_trace_free(st);
+    state_drop_kept(st);
     if (st->heap != NULL) {
         mw_heap_destroy(st->heap);
         st->heap = NULL;
@@ -31,6 +46,49 @@ mw_lua_state *mw_lua_live(lua_State *L)
     mw_lua_state *st = lua_touserdata(L, lua_upvalueindex(1));
     if (st->heap == NULL)
         luaL_error(L, "moonwatch: the Lua state is closing");
+    return st;
+}
+
+size_t mw_lua_keep(lua_State *L, mw_lua_state *st, void *resource, mw_lua_drop_fn drop)
+{
+    size_t slot = st->kept_free;
+    if (slot == 0) {
+        if (st->kept_len == st->kept_cap) {
+            size_t cap = st->kept_cap < 16 ? 16 : st->kept_cap + st->kept_cap / 2;
+            mw_lua_kept *grown = mw_alloc_realloc(st->alloc, MW_DOMAIN_LUA, st->kept,
+                                                  st->kept_cap * sizeof *grown,
+                                                  cap * sizeof *grown);
+            if (grown == NULL)
+                mw_lua_status_error(L, st->alloc->last_error);
+            st->kept = grown;
+            st->kept_cap = cap;
+        }
+        slot = ++st->kept_len;
+    } else {
+        st->kept_free = st->kept[slot - 1].next_free;
+    }
+    st->kept[slot - 1].resource = resource;
+    st->kept[slot - 1].drop = drop;
+    st->kept[slot - 1].next_free = 0;
+    return slot;
+}
+
+void mw_lua_unkeep(mw_lua_state *st, size_t slot)
+{
+    if (slot == 0 || slot > st->kept_len)
+        return;   /* not kept, or the state has dropped everything */
+    st->kept[slot - 1].resource = NULL;
+    st->kept[slot - 1].drop = NULL;
+    st->kept[slot - 1].next_free = st->kept_free;
+    st->kept_free = slot;
+}
+
+mw_lua_state *mw_lua_state_find(lua_State *L)
+{
+    mw_lua_state *st = NULL;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &state_key) == LUA_TUSERDATA)
+        st = lua_touserdata(L, -1);
+    lua_pop(L, 1);
     return st;
 }
 

@@ -21,6 +21,18 @@
 #include "core/alloc.h"
 #include "core/heap.h"
 
+/* Frees a resource kept with mw_lua_keep (see below). */
+struct mw_lua_state;
+typedef void (*mw_lua_drop_fn)(struct mw_lua_state *st, void *resource);
+
+/* A slot of the kept table: a resource and how to free it; a free slot
+ * has drop NULL and the next free slot's number in next_free. */
+typedef struct mw_lua_kept {
+    void *resource;
+    mw_lua_drop_fn drop;
+    size_t next_free;
+} mw_lua_kept;
+
 typedef struct mw_lua_state {
     mw_alloc *alloc;         /* the accounting allocator in use */
     mw_alloc own_alloc;      /* used when Lua's allocator is not ours */
@@ -30,6 +42,11 @@ typedef struct mw_lua_state {
     char *scratch;           /* text buffer for tostring, reused */
     size_t scratch_cap;
     struct mw_lua_trace *trace; /* heap tracing (l_snapshot.c), or NULL */
+    /* What userdata own outside Lua's heap (objects of handles,
+     * detectors, scalers), kept here too: see mw_lua_keep. */
+    mw_lua_kept *kept;
+    size_t kept_len, kept_cap;
+    size_t kept_free;        /* first free slot's number, 0 if none */
 } mw_lua_state;
 
 /* Returns the module state, creating it on first use. Raises on memory
@@ -46,6 +63,31 @@ mw_lua_state *mw_lua_state_open(lua_State *L);
  * the module's own, at lua_close). */
 mw_lua_state *mw_lua_live(lua_State *L);
 #define mw_lua_upstate(L) mw_lua_live(L)
+
+/*
+ * Kept resources. Lua runs a userdata's __gc only if it can call it: with
+ * memory exhausted the call itself can fail ("error in __gc (not enough
+ * memory)"), and Lua then frees the userdata without ever running it. A
+ * userdata owning native memory (a handle's object, a detector) would
+ * leak it, past lua_close. So each such resource is also kept in a table
+ * of the module state: __gc and release take it out (mw_lua_unkeep), and
+ * whatever is still there when the state closes is dropped then, before
+ * the heap is destroyed. A resource whose __gc could not run thus lives
+ * until lua_close, never longer. The table (24 bytes a slot, grown by
+ * half, never shrunk) is charged to the Lua domain: it is the handles'
+ * own bookkeeping, as their userdata are, and the native figure stays
+ * the objects' bytes alone.
+ *
+ * mw_lua_keep returns the resource's slot number (never 0), or raises a
+ * memory error, the resource not kept (its owner frees it as before).
+ * mw_lua_unkeep never fails; slot 0 does nothing.
+ */
+size_t mw_lua_keep(lua_State *L, mw_lua_state *st, void *resource, mw_lua_drop_fn drop);
+void mw_lua_unkeep(mw_lua_state *st, size_t slot);
+
+/* The module state of L if the module is open, else NULL; allocates
+ * nothing (for finalizers). */
+mw_lua_state *mw_lua_state_find(lua_State *L);
 
 /* Raises the Lua error for a failed native operation: "memory limit
  * exceeded (limit 256.0 MiB, requested 4096 bytes)", "not enough memory",

@@ -2,7 +2,7 @@
 compat.lua: checks that the moonwatch command behaves like the reference
 `lua` interpreter for plain Lua.
 
-  moonwatch tests/cli/compat.lua <moonwatch> <lua5.4> <tests/cli dir>
+  moonwatch tests/cli/compat.lua <moonwatch> <lua5.4> <tests/cli dir> [scripts dir]
 
 Each compared case runs through both binaries, from the tests/cli directory
 (so fixture paths and chunk names are "fixtures/..."), with LUA_INIT*,
@@ -15,12 +15,18 @@ arg[-1] or arg[0] hold. A few checks are of moonwatch alone: what it adds
 behaviour that an older system lua5.4 lacks. The prompt a terminal gets
 (line editing, completion, :commands) is tested by tests/test_repl.c.
 
+With a scripts directory (tests/compat), every *.lua file in it is one
+more compared case, run as "<prog> ../compat/name.lua" from tests/cli
+(a directory elsewhere by its absolute path):
+plain Lua programs covering the standard library (issue #12), whose
+stdout, stderr and exit status must be byte for byte lua5.4's.
+
 Exit status: 0 when every case passes; 1 with a report of each mismatch;
 77 (skipped) when the lua5.4 binary does not exist. It uses only the
 standard library and a POSIX shell, so lua5.4 can run it too.
 ]]
 
-local USAGE = "usage: compat.lua <moonwatch> <lua5.4> <tests/cli dir>\n"
+local USAGE = "usage: compat.lua <moonwatch> <lua5.4> <tests/cli dir> [scripts dir]\n"
 local SKIPPED = 77
 
 local function shell_quote(s)
@@ -401,6 +407,29 @@ local compared = {
                    .. "collectgarbage('incremental'), "
                    .. "collectgarbage('generational'))" } },
 }
+
+-- The scripts of the scripts directory, by name, with paths relative to
+-- tests/cli (the chunk names in messages).
+if arg[4] then
+  local dir = resolve(arg[4])
+  local pipe = io.popen("cd " .. shell_quote(dir) .. " && ls -1 -- *.lua")
+  local names = {}
+  for name in pipe:lines() do
+    names[#names + 1] = name
+  end
+  pipe:close()
+  if #names == 0 then
+    io.stderr:write("compat.lua: no scripts in '", arg[4], "'\n")
+    os.exit(2)
+  end
+  -- a sibling of tests/cli by a relative path, anything else absolute
+  local parent, base = dir:match("^(.*)/([^/]+)$")
+  local prefix = parent == test_dir:match("^(.*)/[^/]+$") and "../" .. base or dir
+  for _, name in ipairs(names) do
+    compared[#compared + 1] = { name = "script " .. base .. "/" .. name,
+                                args = { prefix .. "/" .. name } }
+  end
+end
 
 -- -v: the first line differs by design (moonwatch names itself), so only
 -- the exit status and the Lua release are compared.

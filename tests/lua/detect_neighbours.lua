@@ -269,3 +269,22 @@ t.raises("has no fit", function() mw.detect.zscore{}:fit(square) end)
 -- before k rows: 0, finite
 t.eq(mw.detect.knn{}:update({1, 2}), 0, "knn: 0 before k rows")
 t.eq(mw.detect.lof{}:update({1, 2}), 0, "lof: 0 before k + 1 rows")
+
+-- ---- rows far from all others (found by fuzzing, issue #12) -------------------------
+
+-- A finite row 1e300 away: every squared distance overflows to infinity.
+-- The search still returns k neighbours (lof read uninitialised indices
+-- and crashed), the scores are infinite, and what lof learned from it
+-- (an infinite k-distance, density 0) saves and loads (load refused it).
+for _, kind in ipairs({"knn", "lof"}) do
+  local d = mw.detect[kind]{k = 3, window = 16}
+  for i = 1, 40 do d:update({math.sin(i / 5) * 3, math.cos(i / 7), (i % 9) / 3}) end
+  local far = d:update({-3.2, -1e300, -4.2})
+  t.eq(far, math.huge, kind .. ": a row 1e300 away scores infinity")
+  local copy = mw.detect.load(d:save())
+  for i = 1, 20 do
+    local row = {math.sin(i), 1e300 * (i % 2), i}
+    local a, b = copy:update(row), d:update(row)
+    t.eq(t.same(a, b), true, kind .. ": the reloaded copy continues alike, row " .. i)
+  end
+end

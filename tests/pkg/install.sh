@@ -65,7 +65,7 @@ for f in "$libdir/libmoonwatch.so.0.1.0" "$libdir/libmoonwatch.a" \
          "$mandir/man1/moonwatch.1" \
          "$datadir/doc/moonwatch/README.md" "$datadir/doc/moonwatch/docs/guide.md" \
          "$datadir/doc/moonwatch/docs/lua-api.md" "$datadir/doc/moonwatch/docs/cli.md" "$datadir/doc/moonwatch/docs/internals.md" \
-         "$datadir/doc/moonwatch/docs/PERFORMANCE.md" "$datadir/doc/moonwatch/docs/c-api.md" "$datadir/doc/moonwatch/docs/embedding.md" "$datadir/doc/moonwatch/docs/img/quickstart.svg"; do
+         "$datadir/doc/moonwatch/docs/PERFORMANCE.md" "$datadir/doc/moonwatch/docs/c-api.md" "$datadir/doc/moonwatch/docs/embedding.md" "$datadir/doc/moonwatch/docs/RELIABILITY.md" "$datadir/doc/moonwatch/docs/img/quickstart.svg"; do
     if [ -f "$f" ]; then echo "  ${f#"$dest"}"; else fail "missing ${f#"$dest"}"; fi
 done
 for link in libmoonwatch.so.0 libmoonwatch.so; do

@@ -1,0 +1,16 @@
+-- warn: off by default, @on and @off, messages in several parts; on
+-- stderr, which the comparison reads too.
+warn("not shown: warnings start off")
+warn("@on")
+warn("one part")
+warn("several ", "parts", " in one")
+warn("@unknown control")
+warn("@off")
+warn("hidden again")
+warn("@on")
+print(pcall(warn))
+print(pcall(warn, "a", {}))
+setmetatable({}, {__gc = function() error("error in a finalizer") end})
+collectgarbage()
+io.stderr:write("stderr line\n")
+print("done")

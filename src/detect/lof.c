@@ -274,8 +274,8 @@ static mw_status lof_test_rows(const mw_detector *d, const double *rows, size_t 
                  k, n);
         return MW_EINVAL;
     }
-    uint32_t *nbr;
-    double *nd;
+    uint32_t *nbr = NULL;   /* set by lof_table (NULL here: gcc -O3 cannot tell) */
+    double *nd = NULL;
     double *kdist = mw_detector_scratch(d, 2 * n * sizeof(double));
     mw_status status = kdist != NULL ? lof_table(d, n, k, &nbr, &nd)
                                      : mw_detector_scratch_status(d);

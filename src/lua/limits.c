@@ -61,6 +61,37 @@ static int limits_raise(lua_State *L)
     return lua_error(L);
 }
 
+static void limits_hook(lua_State *L, lua_Debug *ar);
+
+/* Marks the run tripped by limit `which` (message already written) and
+ * raises: from now on every instruction of this thread raises again, and
+ * the wrapped pcall and friends pass the error on. */
+static int limits_trip(lua_State *L, mw_lua_limits *lim, int which)
+{
+    lim->tripped = which;
+    lua_sethook(L, limits_hook, LUA_MASKCOUNT | lim->chained_mask, 1);
+    return limits_raise(L);
+}
+
+/* Adds work to the count and checks both limits; raises when one is
+ * reached. */
+static void limits_check_work(lua_State *L, limits_box *box, unsigned long work)
+{
+    mw_lua_limits *lim = box->lim;
+    if (lim->tripped)
+        limits_raise(L);
+    lim->counted = work > ~0UL - lim->counted ? ~0UL : lim->counted + work;
+    if (lim->max_instructions != 0 && lim->counted >= lim->max_instructions) {
+        snprintf(box->message, sizeof box->message,
+                 "instruction limit exceeded (%lu instructions)", lim->max_instructions);
+        limits_trip(L, lim, MW_LUA_LIMIT_INSTRUCTIONS);
+    } else if (lim->max_seconds > 0 && limits_now() >= lim->deadline) {
+        snprintf(box->message, sizeof box->message, "time limit exceeded (%g s)",
+                 lim->max_seconds);
+        limits_trip(L, lim, MW_LUA_LIMIT_TIME);
+    }
+}
+
 static void limits_hook(lua_State *L, lua_Debug *ar)
 {
     limits_box *box = limits_box_of(L);
@@ -76,23 +107,29 @@ static void limits_hook(lua_State *L, lua_Debug *ar)
             lim->chained(L, ar);
         return;
     }
+    limits_check_work(L, box, (unsigned long)limits_step(lim));
+}
+
+void mw_lua_limits_charge(lua_State *L, unsigned long work)
+{
+    limits_box *box = limits_box_of(L);
+    if (box != NULL && box->lim->armed)
+        limits_check_work(L, box, work);
+}
+
+void mw_lua_limits_coroutine(lua_State *L)
+{
+    limits_box *box = limits_box_of(L);
+    if (box == NULL || !box->lim->armed)
+        return;
+    mw_lua_limits *lim = box->lim;
     if (lim->tripped)
         limits_raise(L);
-    lim->counted += (unsigned long)limits_step(lim);
-    if (lim->max_instructions != 0 && lim->counted >= lim->max_instructions) {
-        lim->tripped = 1;
-        snprintf(box->message, sizeof box->message,
-                 "instruction limit exceeded (%lu instructions)", lim->max_instructions);
-    } else if (lim->max_seconds > 0 && limits_now() >= lim->deadline) {
-        lim->tripped = 2;
-        snprintf(box->message, sizeof box->message, "time limit exceeded (%g s)",
-                 lim->max_seconds);
-    } else {
-        return;
+    if (lim->max_coroutines != 0 && ++lim->coroutines > lim->max_coroutines) {
+        snprintf(box->message, sizeof box->message, "coroutine limit exceeded (%lu coroutines)",
+                 lim->max_coroutines);
+        limits_trip(L, lim, MW_LUA_LIMIT_COROUTINES);
     }
-    /* From now on every instruction raises again, in this thread. */
-    lua_sethook(L, limits_hook, LUA_MASKCOUNT | lim->chained_mask, 1);
-    limits_raise(L);
 }
 
 /* {====================================================================
@@ -119,6 +156,18 @@ static int limits_wrapped(lua_State *L)
     lua_insert(L, 1);
     lua_callk(L, n, LUA_MULTRET, 0, limits_check);
     return limits_check(L, LUA_OK, 0);
+}
+
+/* coroutine.create and coroutine.wrap (upvalue 1) that count the
+ * coroutines a run makes. */
+static int limits_counted(lua_State *L)
+{
+    mw_lua_limits_coroutine(L);
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
 }
 
 /* Replaces field name of the table on top with the wrapped version. */
@@ -164,6 +213,15 @@ void mw_lua_limits_open(lua_State *L, mw_lua_limits *lim)
     if (lua_getglobal(L, "coroutine") == LUA_TTABLE) {
         limits_wrap(L, lim, "resume");
         limits_wrap(L, lim, "close");
+        static const char *const makers[] = {"create", "wrap"};
+        for (int i = 0; i < 2; i++) {
+            if (lua_getfield(L, -1, makers[i]) != LUA_TFUNCTION) {
+                lua_pop(L, 1);
+                continue;
+            }
+            lua_pushcclosure(L, limits_counted, 1);
+            lua_setfield(L, -2, makers[i]);
+        }
     }
     lua_pop(L, 1);
 }
@@ -171,9 +229,10 @@ void mw_lua_limits_open(lua_State *L, mw_lua_limits *lim)
 void mw_lua_limits_arm(lua_State *L, mw_lua_limits *lim)
 {
     lim->counted = 0;
+    lim->coroutines = 0;
     lim->tripped = 0;
     lim->armed = 0;
-    if (lim->max_instructions == 0 && !(lim->max_seconds > 0))
+    if (lim->max_instructions == 0 && !(lim->max_seconds > 0) && lim->max_coroutines == 0)
         return;
     lim->deadline = limits_now() + lim->max_seconds;
     lim->chained = lua_gethook(L);
@@ -197,6 +256,12 @@ int mw_lua_limits_disarm(lua_State *L, mw_lua_limits *lim)
     lim->armed = 0;
     lim->tripped = 0;
     return tripped;
+}
+
+mw_lua_limits *mw_lua_limits_get(lua_State *L)
+{
+    limits_box *box = limits_box_of(L);
+    return box != NULL ? box->lim : NULL;
 }
 
 const char *mw_lua_limits_message(lua_State *L, int idx)

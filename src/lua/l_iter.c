@@ -22,6 +22,12 @@
  * one are plain C in src/iter.
  *
  * Items are never nil: nil ends a generic for.
+ *
+ * Under limits and in a sandbox (lua/limits.h, lua/sandbox.h): mw.lines
+ * opens only what the sandbox allows; mw.gen counts its coroutine; a
+ * generator's coroutine is never closed (its __close handlers never run)
+ * from a finalizer in a sandbox, nor after a limit's error ended it,
+ * since no hook would run there.
  */
 #include "lua/l_iter.h"
 
@@ -437,7 +443,12 @@ static void gen_close(lua_State *L, iter *it, int self)
     (void)it;
     if (lua_getiuservalue(L, self, 1) == LUA_TTHREAD) {
         lua_State *co = lua_tothread(L, -1);
-        if (lua_status(co) == LUA_YIELD || lua_gettop(co) > 0)
+        /* A coroutine ended by a limit's error is still marked as inside
+         * the hook that raised it: its __close handlers would run with no
+         * hook, beyond every limit (lua/limits.h). */
+        int limited = lua_status(co) != LUA_OK && lua_status(co) != LUA_YIELD &&
+                      mw_lua_limits_get(L) != NULL;
+        if (!limited && (lua_status(co) == LUA_YIELD || lua_gettop(co) > 0))
             lua_resetthread(co);
     }
     lua_pop(L, 1);

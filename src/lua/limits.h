@@ -19,6 +19,14 @@
  *   mw_lua_limits_open) pass the error on instead of returning it, so no
  *   script can catch a limit and carry on. The error value is a userdata
  *   whose __tostring is the message (mw_lua_limits_message reads it).
+ * - An error raised from a hook leaves its thread marked as inside the
+ *   hook (Lua's allowhook) until a pcall or resume catches it: no hook
+ *   runs there meanwhile. So xpcall's message handler is skipped for a
+ *   tripped limit, coroutine.close does not run the pending __close
+ *   handlers of a coroutine that died by an error (lua/l_iter.c's
+ *   generators neither), and coroutine.wrap's function does not close a
+ *   coroutine a tripped limit ended: Lua code run there could not be
+ *   stopped.
  * - The hook is found from the state through the registry, so several
  *   states each have their own limits; no global mutable state.
  * - Lua runs no hook inside a C function (a long string.rep, a pattern
@@ -62,10 +70,11 @@ enum {
     MW_LUA_LIMIT_COROUTINES
 };
 
-/* Replaces pcall, xpcall, coroutine.resume and coroutine.close in L's
- * globals (the base and coroutine libraries must be open) with versions
- * that re-raise a tripped limit, and coroutine.create and coroutine.wrap
- * with versions that count (mw_lua_limits_coroutine), and registers lim
+/* Replaces pcall, xpcall, coroutine.resume, coroutine.close and
+ * coroutine.wrap in L's globals (the base and coroutine libraries must
+ * be open) with versions that re-raise a tripped limit (see above), and
+ * coroutine.create and coroutine.wrap with versions that count
+ * (mw_lua_limits_coroutine), and registers lim
  * (borrowed: it must outlive L) as L's limits. Raises on memory
  * exhaustion. */
 void mw_lua_limits_open(lua_State *L, mw_lua_limits *lim);

@@ -3,7 +3,9 @@
  *
  * The registry holds, under the address of sandbox_key, a table: the
  * canonical readable directories at 1..n, and the frozen globals
- * ("globals"), the locked marker ("locked") and the frozen `mw` ("mw").
+ * ("globals"), the locked marker ("locked"), the frozen `mw` ("mw"), the
+ * built-in pipelines required so far, frozen ("modules"), and what
+ * freezing them needs ("memo": originals to proxies, "next").
  * All of it is built once, by mw_lua_sandbox_open; a script environment
  * costs one table and its metatable.
  *
@@ -284,13 +286,47 @@ static int sandbox_collectgarbage(lua_State *L)
                       opt);
 }
 
-/* require (upvalue 1: the frozen mw): "moonwatch" only. */
+/* require (upvalue 1: the frozen mw, 2: the real require): "moonwatch",
+ * and the built-in pipelines (package.preload["moonwatch.pipelines.*"]),
+ * frozen, made once per state. Nothing is searched for on disk. */
 static int sandbox_require(lua_State *L)
 {
+    static const char pipelines[] = "moonwatch.pipelines.";
     const char *name = luaL_checkstring(L, 1);
-    if (strcmp(name, "moonwatch") != 0)
-        return luaL_error(L, "sandbox: require '%s' is not allowed (only 'moonwatch')", name);
-    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_settop(L, 1);
+    if (strcmp(name, "moonwatch") == 0) {
+        lua_pushvalue(L, lua_upvalueindex(1));
+        return 1;
+    }
+    int preloaded = 0;
+    if (strncmp(name, pipelines, sizeof pipelines - 1) == 0) {
+        luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+        preloaded = lua_getfield(L, -1, name) != LUA_TNIL;
+        lua_settop(L, 1);
+    }
+    if (!preloaded)
+        return luaL_error(L, "sandbox: require '%s' is not allowed (only 'moonwatch' and the "
+                             "built-in pipelines, 'moonwatch.pipelines.<name>')",
+                          name);
+    sandbox_push(L);                      /* 2 */
+    lua_getfield(L, 2, "modules");        /* 3 */
+    if (lua_getfield(L, 3, name) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);                    /* 4: the module */
+    if (lua_type(L, 4) == LUA_TTABLE) {
+        lua_getfield(L, 2, "memo");       /* 5 */
+        lua_getfield(L, 2, "locked");     /* 6 */
+        lua_getfield(L, 2, "next");       /* 7 */
+        lua_pushvalue(L, 4);
+        frozen_make(L, 5, 6, 7, name);
+        lua_replace(L, 4);
+        lua_settop(L, 4);
+    }
+    lua_pushvalue(L, 4);
+    lua_setfield(L, 3, name);
     return 1;
 }
 
@@ -478,7 +514,8 @@ static void sandbox_push_globals(lua_State *L, int real, int mw, int locked)
     lua_pushcclosure(L, sandbox_load, 1);
     lua_setfield(L, -2, "load");
     lua_pushvalue(L, mw);
-    lua_pushcclosure(L, sandbox_require, 1);
+    lua_getfield(L, real, "require");
+    lua_pushcclosure(L, sandbox_require, 2);
     lua_setfield(L, -2, "require");
     lua_pushvalue(L, mw);
     lua_setfield(L, -2, "mw");
@@ -578,6 +615,12 @@ void mw_lua_sandbox_open(lua_State *L, const char *const *readable_dirs)
     lua_setfield(L, sandbox, "mw");
     lua_pushvalue(L, locked);
     lua_setfield(L, sandbox, "locked");
+    lua_pushvalue(L, memo);
+    lua_setfield(L, sandbox, "memo");
+    lua_pushvalue(L, next);
+    lua_setfield(L, sandbox, "next");
+    lua_newtable(L);
+    lua_setfield(L, sandbox, "modules");
     lua_pushvalue(L, sandbox);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &sandbox_key);
     lua_settop(L, real - 1);

@@ -11,7 +11,8 @@
  *
  *   - the base functions but dofile and loadfile; load for text chunks
  *     only, in the caller's environment unless given one; getmetatable,
- *     setmetatable, rawset, collectgarbage and require restricted (below);
+ *     setmetatable, rawset and collectgarbage restricted (below); require
+ *     of "moonwatch" and the built-in pipelines, frozen;
  *   - string without dump, its find, match, gmatch and gsub counted
  *     (lua/match.h); table, math, utf8, coroutine; os.clock, os.time,
  *     os.date and os.difftime; no io, debug or package;

@@ -23,8 +23,10 @@
  *
  * Items are never nil: nil ends a generic for.
  *
- * Under limits and in a sandbox (lua/limits.h, lua/sandbox.h): mw.lines
- * opens only what the sandbox allows; mw.gen counts its coroutine; a
+ * Under limits and in a sandbox (lua/limits.h, lua/sandbox.h): every
+ * item pulled is charged as an instruction (count or skip of a huge
+ * range loops in C); mw.lines opens only what the sandbox allows;
+ * mw.gen counts its coroutine; a
  * generator's coroutine is never closed (its __close handlers never run)
  * from a finalizer in a sandbox, nor after a limit's error ended it,
  * since no hook would run there.
@@ -118,6 +120,9 @@ static void iter_close_at(lua_State *L, int idx)
 /* Pulls the next item of the iterator at idx onto the stack; returns the
  * number of values (0 at the end, after which it is closed, with the
  * stack as it was). */
+/* Items pulled between two charges to the limits. */
+#define ITER_CHARGE_BATCH 256
+
 static int iter_pull(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
@@ -135,6 +140,12 @@ static int iter_pull(lua_State *L, int idx)
     it->running = 1;
     int n = it->kind->next(L, it, idx);
     it->running = 0;
+    /* Loops of pulls run in C (count, skip, a filter that rejects): each
+     * item is charged as an instruction, so the limits end them. */
+    if (++it->uncharged == ITER_CHARGE_BATCH) {
+        it->uncharged = 0;
+        mw_lua_limits_charge(L, ITER_CHARGE_BATCH);
+    }
     if (n == 0) {
         lua_settop(L, top);
         iter_close_at(L, idx);

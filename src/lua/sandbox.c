@@ -31,11 +31,13 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 
+#include "lua/counted.h"
 #include "lua/limits.h"
 #include "lua/match.h"
 
@@ -520,20 +522,21 @@ static void sandbox_push_globals(lua_State *L, int real, int mw, int locked)
     lua_pushvalue(L, mw);
     lua_setfield(L, -2, "mw");
 
-    static const char *const libs[] = {"table", "math", "utf8", "coroutine", NULL};
+    static const char *const libs[] = {"table", "math", "utf8", "coroutine", "string", NULL};
     for (const char *const *lib = libs; *lib != NULL; lib++) {
         lua_getfield(L, real, *lib);
         sandbox_push_copy(L, -1);
         lua_remove(L, -2);
+        if (strcmp(*lib, "table") == 0) {
+            mw_lua_counted_open_table(L);
+        } else if (strcmp(*lib, "string") == 0) {
+            lua_pushnil(L);
+            lua_setfield(L, -2, "dump");
+            mw_lua_match_open(L);
+            mw_lua_counted_open_string(L);
+        }
         lua_setfield(L, -2, *lib);
     }
-    lua_getfield(L, real, "string");
-    sandbox_push_copy(L, -1);
-    lua_remove(L, -2);
-    lua_pushnil(L);
-    lua_setfield(L, -2, "dump");
-    mw_lua_match_open(L);
-    lua_setfield(L, -2, "string");
     lua_getfield(L, real, "os");
     int os = lua_gettop(L);
     lua_newtable(L);
@@ -694,8 +697,13 @@ const char *mw_lua_sandbox_readable(lua_State *L, const char *path, char *buf, i
     if (strcmp(path, "-") == 0)
         luaL_error(L, "sandbox: reading standard input is not allowed");
     if (realpath(path, buf) != NULL) {
+        struct stat sb;
         if (!sandbox_in_dirs(L, buf))
             sandbox_refuse_read(L, path);
+        /* A FIFO or a device could block or never end: reads that no
+         * limit interrupts. */
+        if (stat(buf, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
+            luaL_error(L, "sandbox: reading '%s' is not allowed (not a regular file)", path);
         lua_pop(L, 1);
         return buf;
     }

@@ -14,8 +14,9 @@
  *     setmetatable, rawset and collectgarbage restricted (below); require
  *     of "moonwatch" and the built-in pipelines, frozen;
  *   - string without dump, its find, match, gmatch and gsub counted
- *     (lua/match.h); table, math, utf8, coroutine; os.clock, os.time,
- *     os.date and os.difftime; no io, debug or package;
+ *     (lua/match.h), rep too; table with its loops counted
+ *     (lua/counted.h); math, utf8, coroutine; os.clock, os.time, os.date
+ *     and os.difftime; no io, debug or package;
  *   - `mw`, with what would reach outside the runtime or change it for
  *     every script (the memory profiler, timeline and tracer, the budget,
  *     the collector's settings) replaced by functions that refuse.
@@ -34,8 +35,8 @@
  * - setmetatable refuses a metatable with a __gc field: finalizers run
  *   with hooks off, beyond every limit.
  * - Files: reading only under the readable directories given (checked on
- *   the canonical path, symbolic links resolved), never standard input,
- *   never writing (mw_lua_sandbox_readable, mw_lua_sandbox_writable, which
+ *   the canonical path, symbolic links resolved), regular files and
+ *   directories only, never standard input, never writing (mw_lua_sandbox_readable, mw_lua_sandbox_writable, which
  *   the bindings call before they open anything).
  */
 #ifndef MW_LUA_SANDBOX_H

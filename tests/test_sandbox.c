@@ -34,9 +34,9 @@
 /* The budget of the red-team runtimes, and how far above its starting
  * point a runtime's memory may stay after a hostile script and a full
  * collection (Lua keeps its string table and stack grown). */
-#define SANDBOX_BUDGET ((size_t)16 << 20)
+#define SANDBOX_BUDGET ((size_t)8 << 20)
 #define SANDBOX_SLACK ((size_t)256 << 10)
-#define SANDBOX_INSTRUCTIONS 5000000UL
+#define SANDBOX_INSTRUCTIONS 2000000UL
 
 static void discard_print(void *ud, const char *text, size_t len)
 {
@@ -347,7 +347,7 @@ static const char match_corpus[] =
     "  'x*$', '[a-]', '[-a]', '%w-%d', '()', '(.)%1', '%z', '\\0', '[%z]', 'a?a?a?aaa', '^(a+)$',\n"
     "  '(%d+)(%a*)', '[%p]', '[%U]+', '%S+', '%c', '%x+', '%l%u', '.-(%s)', 'a)', '(a',\n"
     "  '(()())', '[^%a%d]', 'e$', '$a', 'a$b', '%$', '%.', '[.]', '(h)(e)(l)(l)(o)', '^%s*(.-)%s*$'}\n"
-    "local inits = {false, 1, 3, -2, 0, 100, -100}\n"
+    "local inits = {false, -2, 100}\n"
     "local repls = {'<%0>', '%1-%1', '%%', '%2', 'x%', '%a',\n"
     "  function(...) return select('#', ...) .. ':' .. table.concat({...}, ',') end,\n"
     "  function() return false end, function() return {} end,\n"
@@ -380,9 +380,9 @@ static const char match_corpus[] =
     "          return table.concat(got, ';')\n"
     "        end))\n"
     "      end\n"
-    "      for _, r in ipairs(repls) do\n"
+    "      for k, r in ipairs(repls) do\n"
     "        out[#out + 1] = norm(pcall(string.gsub, s, p, r))\n"
-    "        out[#out + 1] = norm(pcall(string.gsub, s, p, r, 1))\n"
+    "        if k <= 3 then out[#out + 1] = norm(pcall(string.gsub, s, p, r, 1)) end\n"
     "      end\n"
     "    end\n"
     "  end\n"
@@ -474,8 +474,12 @@ static char *corpus_run(mw_runtime *rt, const char *text)
  * checks they give the same, at least min_len bytes of it. */
 static void corpus_compare(const char *text, size_t min_len)
 {
+    mw_runtime_config cfg;
+    mw_runtime_config_init(&cfg);
+    cfg.sandbox = 1;
+    cfg.max_seconds = 600.0; /* valgrind is slow */
     mw_runtime *plain = mw_runtime_new(NULL);
-    mw_runtime *sandboxed = sandbox_new(0);
+    mw_runtime *sandboxed = mw_runtime_new(&cfg);
     assert_non_null(plain);
     assert_non_null(sandboxed);
     char *want = corpus_run(plain, text);
@@ -503,7 +507,7 @@ static void corpus_compare(const char *text, size_t min_len)
 static void test_match_as_lua(void **state)
 {
     (void)state;
-    corpus_compare(match_corpus, 100000);
+    corpus_compare(match_corpus, 50000);
 }
 
 static void test_table_as_lua(void **state)

@@ -40,8 +40,8 @@ for name in listing:lines() do
     fh:close()
     local expect = assert(text:match("^%-%- expect: ([^\n]+)"), name)
     local limits = text:find("\n%-%- runtime: time\n") and "--max-time 0.3"
-                   or "--max-instructions 5000000 --max-time 60"
-    local args = string.format("--sandbox --allow-read data --max-mem 16M --max-coroutines 1000 %s %s",
+                   or "--max-instructions 2000000 --max-time 60"
+    local args = string.format("--sandbox --allow-read data --max-mem 8M --max-coroutines 1000 %s %s",
                                limits, name)
     if expect == "ok" then
       check(args, 0, "")

@@ -1,4 +1,4 @@
--- expect: memory limit exceeded (limit 16.0 MiB
+-- expect: memory limit exceeded (limit 8.0 MiB
 -- Many series, kept.
 local keep = {}
 for i = 1, 1e6 do keep[i] = mw.series.zeros(1e5) end

@@ -108,7 +108,22 @@ typedef struct mw_runtime_config {
     void *print_ud;        /* passed to print */
     mw_alloc_fn alloc;     /* NULL: the C library's malloc/realloc/free */
     void *alloc_ud;        /* passed to alloc */
+    int sandbox;           /* non-zero: scripts run sandboxed, each
+                            * chunk loaded in an environment of its own
+                            * (docs/security.md); a limit left 0 then
+                            * gets the sandbox's default */
+    const char *const *readable_dirs; /* sandbox: the directories whose
+                            * files scripts may read, NULL-terminated
+                            * (resolved and copied by mw_runtime_new);
+                            * NULL: none */
+    unsigned long max_coroutines; /* coroutines made per entry; 0: no
+                            * limit */
 } mw_runtime_config;
+
+/* The sandbox's defaults for limits left 0 (docs/security.md). */
+#define MW_SANDBOX_MAX_MEMORY ((size_t)256 << 20)
+#define MW_SANDBOX_MAX_SECONDS 5.0
+#define MW_SANDBOX_MAX_COROUTINES 10000UL
 
 /* Memory figures of a runtime, in bytes. */
 typedef struct mw_memory {
@@ -120,13 +135,14 @@ typedef struct mw_memory {
 } mw_memory;
 
 /* Fills cfg with the defaults: no budget, no limits, print to stdout,
- * the C library's allocator. */
+ * the C library's allocator, no sandbox. */
 MW_API void mw_runtime_config_init(mw_runtime_config *cfg);
 
 /* Creates a runtime with cfg (NULL: the defaults; cfg is copied, not
  * kept). Returns a new runtime the caller owns (free it with
- * mw_runtime_free), or NULL when memory runs out or max_memory is below
- * what the libraries take once opened. */
+ * mw_runtime_free), or NULL when memory runs out, max_memory is below
+ * what the libraries take once opened, max_seconds is negative or NaN,
+ * or a readable directory cannot be resolved. */
 MW_API mw_runtime *mw_runtime_new(const mw_runtime_config *cfg);
 
 /* Closes the Lua state and frees everything the runtime holds (rt may be
@@ -140,7 +156,9 @@ MW_API void mw_runtime_free(mw_runtime *rt);
  * or MW_ENOMEM when Lua's own allocation failed (the module's native
  * allocations report as MW_ESCRIPT, "memory limit exceeded ..."),
  * MW_EINVAL for a NULL rt or code. On failure mw_runtime_error has the
- * message. */
+ * message. In a sandbox the chunk must be text, and runs in a new
+ * environment that replaces the last chunk's as the one calls look in
+ * (a chunk that fails leaves none). */
 MW_API int mw_runtime_load_string(mw_runtime *rt, const char *code, const char *chunkname);
 
 /* As mw_runtime_load_string for the file at path (a missing or unreadable
@@ -194,7 +212,8 @@ static inline mw_val mw_val_series(const double *values, size_t n)
     return v;
 }
 
-/* Calls the global function fname with nargs arguments (args may be NULL
+/* Calls the global function fname (in a sandbox: of the environment of
+ * the last chunk loaded) with nargs arguments (args may be NULL
  * if nargs is 0; a series argument becomes a new mw.series holding a copy
  * of the values) and stores its first nresults results in results
  * (missing ones are MW_VNIL; results may be NULL if nresults is 0). A

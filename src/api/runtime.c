@@ -14,9 +14,16 @@
  * stack is empty. The last error message is a copy owned by the runtime,
  * from its allocator (domain NATIVE), kept until the next entry point.
  *
- * The instruction and time limits are lua/limits.c's, armed afresh on
- * every entry (see api/runtime.h); with either set, pcall and friends
- * cannot catch them. Results of mw_runtime_callv that point into Lua
+ * The instruction, time and coroutine limits are lua/limits.c's, armed
+ * afresh on every entry (see api/runtime.h); with any set, pcall and
+ * friends cannot catch them.
+ *
+ * In a sandbox (lua/sandbox.h) the host's chunks are text only and each
+ * runs in a new script environment, kept in the registry under
+ * runtime_env_key once the chunk has run without error: calls look the
+ * function up there. Loading a chunk drops the last one's environment
+ * first, so nothing a script defined outlives the next load, and nothing
+ * it wrote is seen by any other (the shared globals are frozen). Results of mw_runtime_callv that point into Lua
  * (strings, series) are kept alive in a registry table until the next
  * entry. The runtime is found from the Lua state through
  * lua_getextraspace, which coroutines inherit from the main state.
@@ -39,6 +46,7 @@
 #include "lua/handle.h"
 #include "lua/l_series.h"
 #include "lua/limits.h"
+#include "lua/sandbox.h"
 #include "lua/state.h"
 #include "moonwatch.h"
 #include "types/series.h"
@@ -61,6 +69,9 @@ struct mw_runtime {
 
 /* The registry key of the table keeping mw_runtime_callv's results. */
 static const char runtime_results_key = 'R';
+
+/* The registry key of the sandbox's script environment. */
+static const char runtime_env_key = 'E';
 
 /* What runtime_protected is asked to do. */
 typedef enum runtime_op { RUNTIME_STRING, RUNTIME_FILE, RUNTIME_CALL } runtime_op;
@@ -188,8 +199,12 @@ static int runtime_setup(lua_State *L)
      * command) sets it: a host feeding samples one at a time makes many
      * short-lived handles, which minor collections free at once; in
      * incremental mode the heap grew to tens of MiB of garbage (measured
-     * with bench/bench_feed.c). */
-    lua_gc(L, LUA_GCGEN, 0, 0);
+     * with bench/bench_feed.c). Not in a sandbox: Lua shrinks a thread's
+     * stack only in an incremental cycle, so a script that recursed deep
+     * would leave megabytes of stack to the next script of another
+     * tenant (tests/sandbox/recursion_*.lua measure what is left). */
+    if (!rt->config.sandbox)
+        lua_gc(L, LUA_GCGEN, 0, 0);
     luaL_openlibs(L);
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     lua_pushcfunction(L, luaopen_moonwatch);
@@ -205,6 +220,8 @@ static int runtime_setup(lua_State *L)
     }
     if (rt->limited)
         mw_lua_limits_open(L, &rt->limits);
+    if (rt->config.sandbox)
+        mw_lua_sandbox_open(L, rt->config.readable_dirs);
     return 0;
 }
 
@@ -313,8 +330,19 @@ static int runtime_protected(lua_State *L)
 {
     runtime_job *job = lua_touserdata(L, 1);
     lua_settop(L, 0);
+    int sandbox = runtime_of(L)->config.sandbox;
     if (job->op == RUNTIME_CALL) {
-        if (lua_getglobal(L, job->text) != LUA_TFUNCTION) {
+        int found;
+        if (sandbox) {
+            found = lua_rawgetp(L, LUA_REGISTRYINDEX, &runtime_env_key) == LUA_TTABLE
+                        ? lua_getfield(L, -1, job->text)
+                        : LUA_TNIL;
+            lua_replace(L, 1);
+            lua_settop(L, 1);
+        } else {
+            found = lua_getglobal(L, job->text);
+        }
+        if (found != LUA_TFUNCTION) {
             mw_runtime_fail_as(L, MW_ETYPE);
             return luaL_error(L, "'%s' is not a function (a %s value)", job->text,
                               luaL_typename(L, -1));
@@ -340,12 +368,26 @@ static int runtime_protected(lua_State *L)
         lua_rawsetp(L, LUA_REGISTRYINDEX, &runtime_results_key);
         return 0;
     }
+    const char *mode = sandbox ? "t" : NULL;
+    if (sandbox) {
+        lua_pushnil(L);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &runtime_env_key);
+    }
     int status = job->op == RUNTIME_FILE
-                     ? luaL_loadfilex(L, job->text, NULL)
-                     : luaL_loadbufferx(L, job->text, strlen(job->text), job->chunkname, NULL);
+                     ? luaL_loadfilex(L, job->text, mode)
+                     : luaL_loadbufferx(L, job->text, strlen(job->text), job->chunkname, mode);
     if (status != LUA_OK)
         return lua_error(L); /* the message handler is not run for load errors */
+    if (!sandbox) {
+        lua_call(L, 0, 0);
+        return 0;
+    }
+    mw_lua_sandbox_push_env(L);
+    lua_pushvalue(L, -1);
+    lua_setupvalue(L, -3, 1);
+    lua_insert(L, -2);
     lua_call(L, 0, 0);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &runtime_env_key);
     return 0;
 }
 
@@ -412,6 +454,9 @@ void mw_runtime_config_init(mw_runtime_config *cfg)
     cfg->print_ud = NULL;
     cfg->alloc = NULL;
     cfg->alloc_ud = NULL;
+    cfg->sandbox = 0;
+    cfg->readable_dirs = NULL;
+    cfg->max_coroutines = 0;
 }
 
 mw_runtime *mw_runtime_new(const mw_runtime_config *cfg)
@@ -423,6 +468,14 @@ mw_runtime *mw_runtime_new(const mw_runtime_config *cfg)
         mw_runtime_config_init(&config);
     if (!(config.max_seconds >= 0.0))   /* NaN too */
         return NULL;
+    if (config.sandbox) {
+        if (config.max_memory == 0)
+            config.max_memory = MW_SANDBOX_MAX_MEMORY;
+        if (config.max_seconds == 0.0)
+            config.max_seconds = MW_SANDBOX_MAX_SECONDS;
+        if (config.max_coroutines == 0)
+            config.max_coroutines = MW_SANDBOX_MAX_COROUTINES;
+    }
     /* The runtime itself comes from the host's allocator when there is
      * one, uncounted: it is not Lua's nor a native object. */
     mw_runtime *rt = config.alloc != NULL ? config.alloc(config.alloc_ud, NULL, 0, sizeof *rt)
@@ -433,7 +486,9 @@ mw_runtime *mw_runtime_new(const mw_runtime_config *cfg)
     rt->config = config;
     rt->limits.max_instructions = config.max_instructions;
     rt->limits.max_seconds = config.max_seconds;
-    rt->limited = config.max_instructions != 0 || config.max_seconds > 0.0;
+    rt->limits.max_coroutines = config.max_coroutines;
+    rt->limited = config.max_instructions != 0 || config.max_seconds > 0.0 ||
+                  config.max_coroutines != 0;
     mw_alloc_init(&rt->alloc);
     if (config.alloc != NULL)
         mw_alloc_set_system(&rt->alloc, config.alloc, config.alloc_ud);
@@ -453,6 +508,7 @@ mw_runtime *mw_runtime_new(const mw_runtime_config *cfg)
         mw_runtime_free(rt);
         return NULL;
     }
+    rt->config.readable_dirs = NULL; /* resolved into the state, not kept */
     return rt;
 }
 

@@ -14,7 +14,15 @@
  *     it installs the panic and warning functions luaL_newstate would have;
  *   - package.preload.moonwatch is luaopen_moonwatch and the global `mw` is
  *     require("moonwatch"), set up before LUA_INIT runs, even with -E;
- *   - the version line names moonwatch before the Lua release.
+ *   - the version line names moonwatch before the Lua release;
+ *   - its own long options: --max-mem, --max-time, --max-instructions,
+ *     --max-coroutines (lua/limits.h, armed on every chunk run), and
+ *     --sandbox with --allow-read (lua/sandbox.h): then every chunk of
+ *     the run (LUA_INIT, -e, -l, the script) is text only and shares one
+ *     script environment over the frozen globals, and the prompt and the
+ *     built-in commands are refused.
+ *   With none of those options given, nothing of the limits or the
+ *   sandbox is set up, and the command stays lua's.
  * Where 5.4.6 differs from older 5.4 releases (the "-l mod-suffix" global
  * name, the REPL's message at end of input inside a statement), it follows
  * 5.4.6 whatever Lua it is linked with.
@@ -37,7 +45,9 @@
 #define _POSIX_C_SOURCE 200809L /* sigaction, isatty */
 #endif
 
+#include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +68,8 @@
 #include "lua/state.h"
 #include "lua/l_profile.h"
 #include "lua/l_timeline.h"
+#include "lua/limits.h"
+#include "lua/sandbox.h"
 #include "moonwatch.h"
 
 /* Name used in messages when the system gives no argv[0]. */
@@ -109,7 +121,22 @@ typedef struct cli_ctx {
     int mem_profile;
     const char *mem_profile_path;
     mw_lua_profile_format mem_profile_format;
+    /* --max-instructions, --max-time, --max-coroutines (values borrowed
+     * from argv, or NULL), and the limits they set. */
+    const char *max_instructions;
+    const char *max_time;
+    const char *max_coroutines;
+    mw_lua_limits limits;
+    /* --sandbox and each --allow-read DIR (allow_read has room for argc
+     * entries and a NULL; the strings are borrowed from argv). */
+    int sandbox;
+    const char **allow_read;
+    int n_allow_read;
 } cli_ctx;
+
+/* The registry key of the sandbox's script environment, which every
+ * chunk of a sandboxed run shares. */
+static const char cli_env_key = 'E';
 
 /*
  * The state a SIGINT must interrupt. A signal handler receives only the
@@ -121,6 +148,8 @@ typedef struct cli_ctx {
  * library from sharing a process.
  */
 static lua_State *cli_sigint_state = NULL;
+
+static int cli_takes_value(const char *opt);
 
 /* {====================================================================
  * What luaL_newstate would have installed
@@ -239,6 +268,8 @@ static int cli_report(lua_State *L, const cli_ctx *ctx, int status)
 static int cli_msghandler(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
+    if (msg == NULL)
+        msg = mw_lua_limits_message(L, 1); /* a limit: with the traceback */
     if (msg == NULL) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
             return 1;
@@ -287,14 +318,64 @@ static int cli_docall(lua_State *L, int narg, int nres)
 {
     int base = lua_gettop(L) - narg;
     int status;
+    mw_lua_limits *lim = mw_lua_limits_get(L); /* NULL unless limits were set */
+    int arm = lim != NULL && !lim->armed;
     lua_pushcfunction(L, cli_msghandler);
     lua_insert(L, base);
     cli_sigint_state = L;
+    if (arm)
+        mw_lua_limits_arm(L, lim);
     cli_set_signal(SIGINT, cli_on_sigint);
     status = lua_pcall(L, narg, nres, base);
     cli_set_signal(SIGINT, SIG_DFL);
+    if (arm)
+        mw_lua_limits_disarm(L, lim);
     lua_remove(L, base);
     return status;
+}
+
+/* In a sandboxed run, gives the chunk loaded with status (on top) the
+ * run's script environment. Returns status. */
+static int cli_sandbox_chunk(lua_State *L, const cli_ctx *ctx, int status)
+{
+    if (ctx->sandbox && status == LUA_OK) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &cli_env_key);
+        lua_setupvalue(L, -2, 1);
+    }
+    return status;
+}
+
+/* luaL_loadfile, text only and in the script environment in a sandbox. */
+static int cli_loadfile(lua_State *L, const cli_ctx *ctx, const char *name)
+{
+    if (!ctx->sandbox)
+        return luaL_loadfile(L, name);
+    return cli_sandbox_chunk(L, ctx, luaL_loadfilex(L, name, "t"));
+}
+
+/* Pushes global name (of the script environment in a sandbox). */
+static int cli_getglobal(lua_State *L, const cli_ctx *ctx, const char *name)
+{
+    if (!ctx->sandbox)
+        return lua_getglobal(L, name);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &cli_env_key);
+    int type = lua_getfield(L, -1, name);
+    lua_remove(L, -2);
+    return type;
+}
+
+/* Pops a value into global name (of the script environment in a
+ * sandbox). */
+static void cli_setglobal(lua_State *L, const cli_ctx *ctx, const char *name)
+{
+    if (!ctx->sandbox) {
+        lua_setglobal(L, name);
+        return;
+    }
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &cli_env_key);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
 }
 
 /* Runs the chunk loaded with status (or reports why it failed to load). */
@@ -308,14 +389,16 @@ static int cli_dochunk(lua_State *L, const cli_ctx *ctx, int status)
 /* Runs file `name`, or standard input if name is NULL. */
 static int cli_dofile(lua_State *L, const cli_ctx *ctx, const char *name)
 {
-    return cli_dochunk(L, ctx, luaL_loadfile(L, name));
+    return cli_dochunk(L, ctx, cli_loadfile(L, ctx, name));
 }
 
 static int cli_dostring(lua_State *L, const cli_ctx *ctx, const char *code,
                         const char *chunkname)
 {
-    return cli_dochunk(L, ctx,
-                       luaL_loadbuffer(L, code, strlen(code), chunkname));
+    if (!ctx->sandbox)
+        return cli_dochunk(L, ctx, luaL_loadbuffer(L, code, strlen(code), chunkname));
+    return cli_dochunk(L, ctx, cli_sandbox_chunk(L, ctx, luaL_loadbufferx(L, code, strlen(code),
+                                                                          chunkname, "t")));
 }
 
 /* Runs -l spec, "global=module" or "module": global = require(module). In
@@ -339,11 +422,11 @@ static int cli_dolibrary(lua_State *L, const cli_ctx *ctx, const char *spec)
     }
     /* The name stays on the stack, under the call, to keep it alive. */
     globname = lua_pushlstring(L, spec, globname_len);
-    lua_getglobal(L, "require");
+    cli_getglobal(L, ctx, "require");
     lua_pushstring(L, modname);
     status = cli_docall(L, 1, 1);
     if (status == LUA_OK)
-        lua_setglobal(L, globname);
+        cli_setglobal(L, ctx, globname);
     cli_report(L, ctx, status);
     lua_pop(L, 1);
     return status;
@@ -353,11 +436,11 @@ static int cli_dolibrary(lua_State *L, const cli_ctx *ctx, const char *spec)
  * Raises an error if `arg` is no longer a table (LUA_INIT or -e may have
  * replaced it); lua.c reports that without a traceback, and so do we, by
  * letting it reach cli_pmain's caller. */
-static int cli_push_script_args(lua_State *L)
+static int cli_push_script_args(lua_State *L, const cli_ctx *ctx)
 {
     int n;
     int i;
-    if (lua_getglobal(L, "arg") != LUA_TTABLE)
+    if (cli_getglobal(L, ctx, "arg") != LUA_TTABLE)
         luaL_error(L, "'arg' is not a table");
     n = (int)luaL_len(L, -1);
     luaL_checkstack(L, n + 3, "too many arguments to script");
@@ -405,9 +488,9 @@ static int cli_handle_script(lua_State *L, const cli_ctx *ctx, char **argv)
     int status;
     if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0)
         fname = NULL;
-    status = luaL_loadfile(L, fname);
+    status = cli_loadfile(L, ctx, fname);
     if (status == LUA_OK) {
-        int n = cli_push_script_args(L);
+        int n = cli_push_script_args(L, ctx);
         mw_lua_profile *profile = NULL;
         if (ctx->mem_profile) {
             const char *why = NULL;
@@ -687,8 +770,7 @@ static void cli_print_version(void)
 
 static void cli_print_usage(const char *progname, const char *badoption)
 {
-    if (badoption[1] == 'e' || badoption[1] == 'l' || strcmp(badoption, "--max-mem") == 0 ||
-        strcmp(badoption, "--mem-timeline") == 0)
+    if (badoption[1] == 'e' || badoption[1] == 'l' || cli_takes_value(badoption))
         fprintf(stderr, "%s: '%s' needs argument\n", progname, badoption);
     else
         fprintf(stderr, "%s: unrecognized option '%s'\n", progname, badoption);
@@ -722,6 +804,16 @@ static void cli_print_help(const char *progname)
            "  -W              turn warnings on\n"
            "  --max-mem size  one memory budget for the Lua and native heaps,\n"
            "                  in bytes or with K, M, G (e.g. 256M)\n"
+           "  --max-time s    wall time of each chunk run, in seconds\n"
+           "  --max-instructions n\n"
+           "                  Lua instructions of each chunk run\n"
+           "  --max-coroutines n\n"
+           "                  coroutines each chunk run may make\n"
+           "  --sandbox       run untrusted code: safe libraries only, read-only\n"
+           "                  globals, no files (docs/security.md); limits\n"
+           "                  default to 256M, 5 s and 10000 coroutines\n"
+           "  --allow-read dir\n"
+           "                  with --sandbox: scripts may read files under dir\n"
            "  --mem-profile[=file]\n"
            "                  profile the script's memory line by line\n"
            "  --mem-profile-format=table|csv|json\n"
@@ -761,30 +853,63 @@ static int cli_set_max_mem(const cli_ctx *ctx)
     return 1;
 }
 
-/* moonwatch's own long options (lua has none): "--max-mem SIZE" or
- * "--max-mem=SIZE", "--mem-profile[=file]", "--mem-profile-format=F" and
- * "--help". opt[0] is the option. Returns the number
- * of words it takes beyond the first (0 or 1), 2 for --help, or -1 for an
- * unknown option or a missing value (then the usage, as lua prints it). */
+/* The long options that take a value ("--opt value" or "--opt=value"),
+ * and where it goes. */
+static const char **cli_value_slot(const char *opt, size_t len, cli_ctx *ctx)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } opts[] = {
+        {"--max-mem", offsetof(cli_ctx, max_mem)},
+        {"--mem-timeline", offsetof(cli_ctx, timeline_path)},
+        {"--max-time", offsetof(cli_ctx, max_time)},
+        {"--max-instructions", offsetof(cli_ctx, max_instructions)},
+        {"--max-coroutines", offsetof(cli_ctx, max_coroutines)},
+        {"--allow-read", 0},
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        if (strlen(opts[i].name) != len || strncmp(opt, opts[i].name, len) != 0)
+            continue;
+        if (ctx == NULL)
+            return (const char **)opts; /* any non-NULL: it takes one */
+        if (opts[i].offset == 0)
+            return &ctx->allow_read[ctx->n_allow_read++];
+        return (const char **)(void *)((char *)ctx + opts[i].offset);
+    }
+    return NULL;
+}
+
+/* Whether opt (a whole word) is a long option that takes a value. */
+static int cli_takes_value(const char *opt)
+{
+    return cli_value_slot(opt, strlen(opt), NULL) != NULL;
+}
+
+/* moonwatch's own long options (lua has none): those of cli_value_slot,
+ * "--mem-profile[=file]", "--mem-profile-format=F", "--sandbox" and
+ * "--help". opt[0] is the option. Returns the number of words it takes
+ * beyond the first (0 or 1), 2 for --help, or -1 for an unknown option or
+ * a missing value (then the usage, as lua prints it). */
 static int cli_long_option(char **opt, cli_ctx *ctx)
 {
-    static const char max_mem[] = "--max-mem";
-    static const char timeline[] = "--mem-timeline";
-    if (strncmp(opt[0], timeline, sizeof timeline - 1) == 0) {
-        const char *rest = opt[0] + sizeof timeline - 1;
-        if (*rest == '=' && rest[1] != '\0') {
-            ctx->timeline_path = rest + 1;
-            return 0;
-        }
-        if (*rest != '\0' || opt[1] == NULL)
+    const char *equals = strchr(opt[0], '=');
+    size_t name_len = equals != NULL ? (size_t)(equals - opt[0]) : strlen(opt[0]);
+    if (cli_value_slot(opt[0], name_len, NULL) != NULL) {
+        const char *value = equals != NULL ? equals + 1 : opt[1];
+        if (value == NULL || *value == '\0')
             return -1;
-        ctx->timeline_path = opt[1];
-        return 1;
+        *cli_value_slot(opt[0], name_len, ctx) = value;
+        return equals != NULL ? 0 : 1;
     }
     static const char profile[] = "--mem-profile";
     static const char format[] = "--mem-profile-format=";
     if (strcmp(opt[0], "--help") == 0)
         return 2;
+    if (strcmp(opt[0], "--sandbox") == 0) {
+        ctx->sandbox = 1;
+        return 0;
+    }
     if (strncmp(opt[0], format, sizeof format - 1) == 0) {
         int f = mw_lua_profile_format_of(opt[0] + sizeof format - 1);
         if (f < 0)
@@ -801,16 +926,86 @@ static int cli_long_option(char **opt, cli_ctx *ctx)
         ctx->mem_profile = 1;
         return 0;
     }
-    if (strncmp(opt[0], max_mem, sizeof max_mem - 1) != 0)
-        return -1;
-    const char *rest = opt[0] + sizeof max_mem - 1;
-    if (*rest == '=') {
-        ctx->max_mem = rest + 1;
+    return -1;
+}
+
+/* With --sandbox: refuses what would run outside it (the prompt, the
+ * built-in commands) before anything runs. Returns 0 after saying why. */
+static int cli_sandbox_allows(const cli_ctx *ctx, char **argv, int script, int args)
+{
+    const char *why = NULL;
+    if ((args & CLI_HAS_I) ||
+        (script < 1 && !(args & (CLI_HAS_E | CLI_HAS_V)) && isatty(STDIN_FILENO)))
+        why = "--sandbox: the interactive prompt is not available";
+    else if (script > 0 && cli_is_command(argv[script]) && strcmp(argv[script - 1], "--") != 0)
+        why = "--sandbox: runs scripts, not the built-in commands";
+    if (why != NULL)
+        cli_message(ctx->progname, why);
+    return why == NULL;
+}
+
+/* Parses a positive count (--max-instructions, --max-coroutines) into
+ * *out; returns 0 after reporting a bad one. */
+static int cli_parse_count(const cli_ctx *ctx, const char *option, const char *text,
+                           unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(text, &end, 10);
+    if (text[0] < '1' || text[0] > '9' || *end != '\0' || errno != 0) {
+        char message[160];
+        snprintf(message, sizeof message, "%s: '%.40s' is not a positive integer", option, text);
+        cli_message(ctx->progname, message);
         return 0;
     }
-    if (*rest != '\0' || opt[1] == NULL)
-        return -1;
-    ctx->max_mem = opt[1];
+    *out = n;
+    return 1;
+}
+
+/* Sets up the limits and the sandbox the options ask for, once the
+ * libraries and the module are open. Returns 0 after reporting a bad
+ * value. */
+static int cli_set_limits(lua_State *L, cli_ctx *ctx)
+{
+    mw_lua_limits *lim = &ctx->limits;
+    if (ctx->max_instructions != NULL &&
+        !cli_parse_count(ctx, "--max-instructions", ctx->max_instructions, &lim->max_instructions))
+        return 0;
+    if (ctx->max_coroutines != NULL &&
+        !cli_parse_count(ctx, "--max-coroutines", ctx->max_coroutines, &lim->max_coroutines))
+        return 0;
+    if (ctx->max_time != NULL) {
+        char *end;
+        lim->max_seconds = strtod(ctx->max_time, &end);
+        if (end == ctx->max_time || *end != '\0' || !(lim->max_seconds > 0.0) ||
+            !(lim->max_seconds < 1e9)) {
+            char message[160];
+            snprintf(message, sizeof message,
+                     "--max-time: '%.40s' is not a positive number of seconds", ctx->max_time);
+            cli_message(ctx->progname, message);
+            return 0;
+        }
+    }
+    if (ctx->sandbox) {
+        if (ctx->max_mem == NULL &&
+            mw_alloc_set_budget(ctx->alloc, MW_SANDBOX_MAX_MEMORY) != MW_OK) {
+            cli_message(ctx->progname, "--sandbox: the runtime already uses more than 256 MiB");
+            return 0;
+        }
+        if (ctx->max_time == NULL)
+            lim->max_seconds = MW_SANDBOX_MAX_SECONDS;
+        if (ctx->max_coroutines == NULL)
+            lim->max_coroutines = MW_SANDBOX_MAX_COROUTINES;
+    }
+    if (lim->max_instructions == 0 && lim->max_seconds == 0.0 && lim->max_coroutines == 0)
+        return 1;
+    mw_lua_limits_open(L, lim);
+    if (!ctx->sandbox)
+        return 1;
+    ctx->allow_read[ctx->n_allow_read] = NULL;
+    mw_lua_sandbox_open(L, ctx->allow_read);
+    mw_lua_sandbox_push_env(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &cli_env_key);
     return 1;
 }
 
@@ -887,7 +1082,7 @@ static int cli_collect_args(char **argv, int *first, cli_ctx *ctx)
 /* Builds the global `arg`: the script at 0, its arguments from 1, the
  * interpreter and the options at negative indices. Without a script, the
  * interpreter's name is at 0. */
-static void cli_create_arg_table(lua_State *L, char **argv, int argc,
+static void cli_create_arg_table(lua_State *L, const cli_ctx *ctx, char **argv, int argc,
                                  int script)
 {
     int i;
@@ -899,7 +1094,7 @@ static void cli_create_arg_table(lua_State *L, char **argv, int argc,
         lua_pushstring(L, argv[i]);
         lua_rawseti(L, -2, i - script);
     }
-    lua_setglobal(L, "arg");
+    cli_setglobal(L, ctx, "arg");
 }
 
 /* Runs -e, -l and -W in command-line order, up to argv[limit]. Returns 0
@@ -910,7 +1105,7 @@ static int cli_run_args(lua_State *L, const cli_ctx *ctx, char **argv,
     int i;
     for (i = 1; i < limit; i++) {
         int option = argv[i][1];
-        if (strcmp(argv[i], "--max-mem") == 0 || strcmp(argv[i], "--mem-timeline") == 0) {
+        if (cli_takes_value(argv[i])) {
             i++; /* its value, which may look like an option ("-e" ...) */
             continue;
         }
@@ -962,6 +1157,12 @@ static int cli_pmain(lua_State *L)
         ctx->succeeded = 1;
         return 0;
     }
+    if (ctx->sandbox && !cli_sandbox_allows(ctx, argv, script, args))
+        return 0;
+    if (!ctx->sandbox && ctx->n_allow_read > 0) {
+        cli_message(ctx->progname, "--allow-read: only with --sandbox");
+        return 0;
+    }
     luaL_openlibs(L);
     if (cli_open_moonwatch(L, ctx) != LUA_OK)
         return 0;
@@ -977,7 +1178,9 @@ static int cli_pmain(lua_State *L)
             return 0;
         }
     }
-    cli_create_arg_table(L, argv, argc, script);
+    if (!cli_set_limits(L, ctx))
+        return 0;
+    cli_create_arg_table(L, ctx, argv, argc, script);
     /* The state was built with the collector stopped (nothing to collect
      * yet); run it from here in generational mode, as lua.c does, so that
      * collectgarbage() answers the same. */
@@ -1074,6 +1277,17 @@ int main(int argc, char **argv)
     ctx.mem_profile = 0;
     ctx.mem_profile_path = NULL;
     ctx.mem_profile_format = MW_LUA_PROFILE_TABLE;
+    ctx.max_instructions = NULL;
+    ctx.max_time = NULL;
+    ctx.max_coroutines = NULL;
+    memset(&ctx.limits, 0, sizeof ctx.limits);
+    ctx.sandbox = 0;
+    ctx.n_allow_read = 0;
+    ctx.allow_read = malloc(((size_t)(argc > 0 ? argc : 0) + 1) * sizeof *ctx.allow_read);
+    if (ctx.allow_read == NULL) {
+        cli_message(ctx.progname, "cannot start: not enough memory");
+        return EXIT_FAILURE;
+    }
 
     cli_tune_malloc();
     mw_alloc_init(&alloc);
@@ -1094,5 +1308,6 @@ int main(int argc, char **argv)
     if (ctx.timeline != NULL && !cli_write_timeline(&ctx))
         ctx.succeeded = 0;
     lua_close(L);
+    free(ctx.allow_read);
     return ctx.succeeded && status == LUA_OK ? EXIT_SUCCESS : ctx.failure;
 }

@@ -5,6 +5,9 @@
  *
  * Listing recurses with opendir/readdir and stat (symbolic links are
  * followed; a link that loops ends at PATH_MAX, reported as an error).
+ * In a sandbox (lua/sandbox.h) a directory is listed only inside the
+ * readable directories, symbolic links are not followed (lstat), isdir
+ * answers for those directories only and mkdir refuses.
  * Names are gathered in plain memory while a directory is open and
  * handed to Lua after it is closed, so an error never leaks a handle.
  */
@@ -12,10 +15,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include "lua/sandbox.h"
 
 /* Plain memory owned by a userdata: freed by its __gc. */
 #define FS_BOX "moonwatch.fs.buffer"
@@ -34,7 +40,7 @@ static int fs_box_gc(lua_State *L)
 /* Appends the regular files under base/rel (rel "" at the top) whose
  * names end in suffix to the table at index t, as paths relative to base. */
 static void list_into(lua_State *L, int t, const char *base, const char *rel,
-                      const char *suffix, int depth)
+                      const char *suffix, int depth, int follow)
 {
     if (depth > 64)
         luaL_error(L, "cannot list '%s/%s': directories nested too deep", base, rel);
@@ -95,9 +101,9 @@ static void list_into(lua_State *L, int t, const char *base, const char *rel,
         const char *sub = *rel ? lua_pushfstring(L, "%s/%s", rel, name) : lua_pushstring(L, name);
         const char *full = lua_pushfstring(L, "%s/%s", base, sub);
         struct stat sb;
-        if (stat(full, &sb) == 0) {
+        if ((follow ? stat(full, &sb) : lstat(full, &sb)) == 0) {
             if (S_ISDIR(sb.st_mode)) {
-                list_into(L, t, base, sub, suffix, depth + 1);
+                list_into(L, t, base, sub, suffix, depth + 1, follow);
             } else if (S_ISREG(sb.st_mode)) {
                 size_t len = strlen(sub);
                 if (len >= slen && strcmp(sub + len - slen, suffix) == 0) {
@@ -117,9 +123,11 @@ static int fs_list(lua_State *L)
 {
     const char *dir = luaL_checkstring(L, 1);
     const char *suffix = luaL_optstring(L, 2, "");
+    char resolved[PATH_MAX];
+    mw_lua_sandbox_readable(L, dir, resolved, NULL);
     lua_settop(L, 2);
     lua_newtable(L);
-    list_into(L, 3, dir, "", suffix, 0);
+    list_into(L, 3, dir, "", suffix, 0, !mw_lua_sandboxed(L));
     lua_getglobal(L, "table");
     lua_getfield(L, -1, "sort");
     lua_pushvalue(L, 3);
@@ -131,7 +139,10 @@ static int fs_list(lua_State *L)
 static int fs_isdir(lua_State *L)
 {
     struct stat sb;
-    lua_pushboolean(L, stat(luaL_checkstring(L, 1), &sb) == 0 && S_ISDIR(sb.st_mode));
+    char resolved[PATH_MAX];
+    int missing = 0;
+    const char *path = mw_lua_sandbox_readable(L, luaL_checkstring(L, 1), resolved, &missing);
+    lua_pushboolean(L, path != NULL && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
     return 1;
 }
 
@@ -141,6 +152,7 @@ static int fs_mkdir(lua_State *L)
 {
     size_t len;
     const char *path = luaL_checklstring(L, 1, &len);
+    mw_lua_sandbox_writable(L, path);
     luaL_Buffer b;
     char *p = luaL_buffinitsize(L, &b, len + 1);
     memcpy(p, path, len + 1);

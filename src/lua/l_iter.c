@@ -22,10 +22,19 @@
  * one are plain C in src/iter.
  *
  * Items are never nil: nil ends a generic for.
+ *
+ * Under limits and in a sandbox (lua/limits.h, lua/sandbox.h): every
+ * item pulled is charged as an instruction (count or skip of a huge
+ * range loops in C); mw.lines opens only what the sandbox allows;
+ * mw.gen counts its coroutine; a
+ * generator's coroutine is never closed (its __close handlers never run)
+ * from a finalizer in a sandbox, nor after a limit's error ended it,
+ * since no hook would run there.
  */
 #include "lua/l_iter.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -34,6 +43,8 @@
 
 #include "lua/handle.h"
 #include "lua/l_series.h"
+#include "lua/limits.h"
+#include "lua/sandbox.h"
 #include "types/frame.h"
 #include "types/list.h"
 #include "types/series.h"
@@ -109,6 +120,9 @@ static void iter_close_at(lua_State *L, int idx)
 /* Pulls the next item of the iterator at idx onto the stack; returns the
  * number of values (0 at the end, after which it is closed, with the
  * stack as it was). */
+/* Items pulled between two charges to the limits. */
+#define ITER_CHARGE_BATCH 256
+
 static int iter_pull(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
@@ -126,6 +140,12 @@ static int iter_pull(lua_State *L, int idx)
     it->running = 1;
     int n = it->kind->next(L, it, idx);
     it->running = 0;
+    /* Loops of pulls run in C (count, skip, a filter that rejects): each
+     * item is charged as an instruction, so the limits end them. */
+    if (++it->uncharged == ITER_CHARGE_BATCH) {
+        it->uncharged = 0;
+        mw_lua_limits_charge(L, ITER_CHARGE_BATCH);
+    }
     if (n == 0) {
         lua_settop(L, top);
         iter_close_at(L, idx);
@@ -167,6 +187,8 @@ static int iter_close_m(lua_State *L)
     return 0;
 }
 
+static void gen_close(lua_State *L, iter *it, int self);
+
 static int iter_gc(lua_State *L)
 {
     iter *it = lua_touserdata(L, 1);
@@ -175,7 +197,11 @@ static int iter_gc(lua_State *L)
         it->running = 0;
         it->done = 1;
         it->closed = 1;
-        if (it->kind->close != NULL)
+        /* A generator's close runs its coroutine's pending __close
+         * handlers, Lua code, which in a finalizer runs with hooks off,
+         * beyond every limit: the sandbox leaves them to the collector,
+         * unrun. */
+        if (it->kind->close != NULL && !(it->kind->close == gen_close && mw_lua_sandboxed(L)))
             it->kind->close(L, it, 1);
     }
     return 0;
@@ -368,12 +394,14 @@ static const iter_kind lines_kind = { "lines", lines_next, lines_close };
 static int mw_lines(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    char resolved[PATH_MAX];
+    const char *open_path = mw_lua_sandbox_readable(L, path, resolved, NULL);
     iter *it = iter_new(L, &lines_kind);
     if (strcmp(path, "-") == 0) {
         it->file = stdin;
         return iter_return(L);
     }
-    it->file = fopen(path, "r");
+    it->file = fopen(open_path, "r");
     if (it->file == NULL) {
         it->done = 1;
         return luaL_error(L, "cannot open '%s': %s", path, strerror(errno));
@@ -426,7 +454,12 @@ static void gen_close(lua_State *L, iter *it, int self)
     (void)it;
     if (lua_getiuservalue(L, self, 1) == LUA_TTHREAD) {
         lua_State *co = lua_tothread(L, -1);
-        if (lua_status(co) == LUA_YIELD || lua_gettop(co) > 0)
+        /* A coroutine ended by a limit's error is still marked as inside
+         * the hook that raised it: its __close handlers would run with no
+         * hook, beyond every limit (lua/limits.h). */
+        int limited = lua_status(co) != LUA_OK && lua_status(co) != LUA_YIELD &&
+                      mw_lua_limits_get(L) != NULL;
+        if (!limited && (lua_status(co) == LUA_YIELD || lua_gettop(co) > 0))
             lua_resetthread(co);
     }
     lua_pop(L, 1);
@@ -442,6 +475,7 @@ static int gen_yield(lua_State *L)
 static int mw_gen(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);
+    mw_lua_limits_coroutine(L);
     iter_new(L, &gen_kind);
     lua_State *co = lua_newthread(L);
     lua_pushvalue(L, 1);

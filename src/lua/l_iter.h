@@ -40,6 +40,7 @@ struct mw_lua_iter {
     int close_pending;       /* closed while next ran */
     int closed;              /* kind->close has run */
     int depth;               /* stages of the pipeline up to this one */
+    unsigned uncharged;      /* items pulled, not yet charged to the limits */
 };
 
 /* Pushes a new iterator of the given kind, with data_size bytes of its

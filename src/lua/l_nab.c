@@ -11,6 +11,7 @@
 #include "lua/l_nab.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "iter/parse.h"
 #include "lua/l_series.h"
 #include "lua/handle.h"
+#include "lua/sandbox.h"
 #include "types/series.h"
 
 /* ---- labels ----------------------------------------------------------- */
@@ -103,10 +105,12 @@ static lua_Integer json_time(json_in *in)
 static int nab_labels(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    char resolved[PATH_MAX];
+    const char *open_path = mw_lua_sandbox_readable(L, path, resolved, NULL);
     /* The whole file in a userdata made before the file is opened: no
      * Lua call (which could raise and leak the FILE) while it is open. */
     struct stat sb;
-    if (stat(path, &sb) != 0)
+    if (stat(open_path, &sb) != 0)
         return luaL_error(L, "cannot open '%s': %s", path, strerror(errno));
     if (!S_ISREG(sb.st_mode))
         return luaL_error(L, "cannot read '%s': not a regular file", path);
@@ -114,7 +118,7 @@ static int nab_labels(lua_State *L)
         return luaL_error(L, "labels '%s': larger than 1 GiB", path);
     size_t cap = (size_t)sb.st_size;
     char *text = lua_newuserdatauv(L, cap + 1, 0);
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(open_path, "rb");
     if (f == NULL)
         return luaL_error(L, "cannot open '%s': %s", path, strerror(errno));
     size_t len = fread(text, 1, cap + 1, f);

@@ -25,6 +25,7 @@
 
 #include "lua/handle.h"
 #include "lua/l_series.h"
+#include "lua/sandbox.h"
 #include "report/plot.h"
 
 /* The stack slots of mw.plot.svg's inputs (1 is the table of fields). */
@@ -368,6 +369,7 @@ static int plot_svg(lua_State *L)
 
     const char *path = lua_tostring(L, SLOT_FILE);
     if (path != NULL) {
+        mw_lua_sandbox_writable(L, path);
         FILE *out = fopen(path, "wb");
         if (out == NULL)
             return luaL_error(L, "cannot write '%s': %s", path, strerror(errno));

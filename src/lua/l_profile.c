@@ -31,6 +31,7 @@
 
 #include "core/alloc.h"
 #include "lua/state.h"
+#include "lua/sandbox.h"
 
 /* Heaps a profile reports apart: Lua's, and the native one (its objects
  * and the free part of its pool pages, which it also owns). */
@@ -765,6 +766,8 @@ int mw_lua_mem_profile(lua_State *L)
         }
     }
     lua_settop(L, 3);
+    if (path != NULL)
+        mw_lua_sandbox_writable(L, path);
     mw_lua_profile **box = lua_newuserdatauv(L, sizeof *box, 0); /* 4 */
     *box = NULL;
     if (luaL_newmetatable(L, PROFILE_BOX)) {

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,8 +13,12 @@
 
 #include <lauxlib.h>
 
+#include "lua/sandbox.h"
+
 void mw_source_open(lua_State *L, mw_source *src, const char *path)
 {
+    char resolved[PATH_MAX];
+    const char *open_path = mw_lua_sandbox_readable(L, path, resolved, NULL);
     src->fd = -1;
     src->owns_fd = 0;
     src->total_bytes = 0;
@@ -29,7 +34,7 @@ void mw_source_open(lua_State *L, mw_source *src, const char *path)
     if (is_stdin) {
         src->fd = 0;
     } else {
-        src->fd = open(path, O_RDONLY | O_CLOEXEC);
+        src->fd = open(open_path, O_RDONLY | O_CLOEXEC);
         if (src->fd < 0)
             luaL_error(L, "cannot open '%s': %s", path, strerror(errno));
         src->owns_fd = 1;

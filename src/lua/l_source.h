@@ -18,7 +18,9 @@ typedef struct mw_source {
 } mw_source;
 
 /* Opens path ("-": standard input) into *src. Raises "cannot open 'p':
- * reason" or "cannot read 'p': it is a directory", leaving src closed. */
+ * reason" or "cannot read 'p': it is a directory", leaving src closed;
+ * in a sandbox, the sandbox's refusal of a path outside the readable
+ * directories, and of standard input (lua/sandbox.h). */
 void mw_source_open(lua_State *L, mw_source *src, const char *path);
 
 /* Closes what mw_source_open opened; idempotent. */

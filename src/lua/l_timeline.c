@@ -14,6 +14,7 @@
  * returns the samples. From the command: `--mem-timeline file.svg`.
  */
 #include "lua/l_timeline.h"
+#include "lua/sandbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,11 @@ static void timeline_write_or_raise(lua_State *L, mw_lua_timeline *tl, int opts)
 {
     const char *title = timeline_field(L, opts, "title");
     const char *bad = NULL;
+    const char *svg = timeline_field(L, opts, "svg"), *csv = timeline_field(L, opts, "csv");
+    if (svg != NULL)
+        mw_lua_sandbox_writable(L, svg);
+    if (csv != NULL)
+        mw_lua_sandbox_writable(L, csv);
     if (mw_lua_timeline_write(tl, title != NULL ? title : "memory over time",
                               timeline_field(L, opts, "svg"), timeline_field(L, opts, "csv"),
                               &bad) != 0)

@@ -1,0 +1,3 @@
+-- expect: sandbox: collectgarbage('generational') is not allowed
+-- Mode switches too.
+collectgarbage("generational")

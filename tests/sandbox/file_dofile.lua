@@ -1,0 +1,3 @@
+-- expect: attempt to call a nil value (global 'dofile')
+-- dofile is gone.
+dofile("/etc/passwd")

@@ -1,0 +1,3 @@
+-- expect: instruction limit exceeded
+-- Coroutines inherit the hook.
+coroutine.wrap(function() while true do end end)()

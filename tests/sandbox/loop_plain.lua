@@ -1,0 +1,3 @@
+-- expect: instruction limit exceeded
+-- The plainest denial of service: the count hook ends it.
+while true do end

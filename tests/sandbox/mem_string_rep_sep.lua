@@ -1,0 +1,3 @@
+-- expect: not enough memory
+-- Or a huge result with a separator.
+local s = string.rep("x", 1e7, ",")

@@ -1,0 +1,3 @@
+-- expect: sandbox: rawset on a read-only table
+-- rawset refuses the proxies.
+rawset(string, "upper", print)

@@ -1,0 +1,3 @@
+-- expect: cannot change a protected metatable
+-- The proxies' metatables are protected.
+setmetatable(string, {__index = function() return print end})

@@ -1,0 +1,3 @@
+-- expect: sandbox: reading '/etc/passwd' is not allowed
+-- The NAB label reader is a file reader too.
+mw.nab.labels("/etc/passwd")

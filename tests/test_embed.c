@@ -219,6 +219,37 @@ static void test_limits_not_catchable(void **state)
     }
 }
 
+/* Coroutines cannot slip under the instruction limit: short ones are
+ * counted (each one made is charged), and one made under a memory profile
+ * that has since ended gets the limit's hook back when resumed. */
+static void test_limits_coroutines(void **state)
+{
+    (void)state;
+    mw_runtime_config cfg;
+    mw_runtime_config_init(&cfg);
+    cfg.max_instructions = 1000000;
+    mw_runtime *rt = mw_runtime_new(&cfg);
+    assert_non_null(rt);
+    assert_int_equal(mw_runtime_load_string(rt,
+        "n = 0\n"
+        "function spin() while true do\n"
+        "  coroutine.wrap(function() local x = 0 for i = 1, 100 do x = x + i end end)()\n"
+        "  n = n + 1 end end\n"
+        "function made() return n end", NULL), MW_OK);
+    assert_int_equal(mw_runtime_call(rt, "spin", NULL, 0, NULL), MW_ESCRIPT);
+    assert_non_null(strstr(mw_runtime_error(rt), "instruction limit exceeded"));
+    double n = 0.0;
+    assert_int_equal(mw_runtime_call(rt, "made", NULL, 0, &n), MW_OK);
+    assert_true(n > 100 && n < 5000);   /* 111,110 when they were not charged */
+    assert_int_equal(mw_runtime_load_string(rt,
+        "mw.mem.profile(function()\n"
+        "  co = coroutine.create(function() local x = 0 for i = 1, 1e8 do x = x + i end end)\n"
+        "end, {quiet = true})\n"
+        "coroutine.resume(co)", NULL), MW_ESCRIPT);
+    assert_non_null(strstr(mw_runtime_error(rt), "instruction limit exceeded"));
+    mw_runtime_free(rt);
+}
+
 /* }==================================================================== */
 
 /* {====================================================================
@@ -578,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_callv_memory),
         cmocka_unit_test(test_time_limit),
         cmocka_unit_test(test_limits_not_catchable),
+        cmocka_unit_test(test_limits_coroutines),
         cmocka_unit_test(test_host_allocator),
         cmocka_unit_test_setup_teardown(test_profile, rt_setup, rt_teardown),
         cmocka_unit_test(test_profile_with_limits),

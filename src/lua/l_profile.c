@@ -22,6 +22,7 @@
  * incomplete, with one Lua warning.
  */
 #include "lua/l_profile.h"
+#include "lua/limits.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -240,7 +241,9 @@ static void profile_hook(lua_State *L, lua_Debug *ar)
 {
     mw_lua_profile *p = profile_of(L);
     if (p == NULL) {
-        lua_sethook(L, NULL, 0, 0); /* a coroutine of a finished profile */
+        /* a coroutine of a finished profile: the limits' hook back, if
+         * a run has them armed, else none */
+        mw_lua_limits_rehook(L);
         return;
     }
     if (ar->event == LUA_HOOKCOUNT) {

@@ -125,6 +125,10 @@ void mw_lua_limits_coroutine(lua_State *L)
     mw_lua_limits *lim = box->lim;
     if (lim->tripped)
         limits_raise(L);
+    /* A new thread's hook count starts afresh, so a coroutine that ends
+     * before MW_LUA_LIMITS_STEP instructions would count for nothing:
+     * each one made is charged half a step. */
+    mw_lua_limits_charge(L, MW_LUA_LIMITS_STEP / 2);
     if (lim->max_coroutines != 0 && ++lim->coroutines > lim->max_coroutines) {
         snprintf(box->message, sizeof box->message, "coroutine limit exceeded (%lu coroutines)",
                  lim->max_coroutines);
@@ -206,6 +210,15 @@ static int limits_close(lua_State *L)
     return limits_wrapped(L);
 }
 
+/* Before co runs: if a run is armed and co lost its count hook (a
+ * profile that ended while co was suspended left it none), co gets the
+ * limits' hook back. */
+static void limits_hook_thread(lua_State *co, const mw_lua_limits *lim)
+{
+    if (co != NULL && lim->armed && (lua_gethookmask(co) & LUA_MASKCOUNT) == 0)
+        lua_sethook(co, limits_hook, LUA_MASKCOUNT | lim->chained_mask, limits_step(lim));
+}
+
 /* The function coroutine.wrap returns (upvalue 1: the coroutine, 2: the
  * limits): Lua's, but a coroutine that a tripped limit ended is not
  * closed (see limits_close). */
@@ -214,6 +227,7 @@ static int limits_wrap_call(lua_State *L)
     lua_State *co = lua_tothread(L, lua_upvalueindex(1));
     const mw_lua_limits *lim = lua_touserdata(L, lua_upvalueindex(2));
     int narg = lua_gettop(L), nres;
+    limits_hook_thread(co, lim);
     if (!lua_checkstack(co, narg))
         return luaL_error(L, "too many arguments to resume");
     lua_xmove(L, co, narg);
@@ -240,6 +254,24 @@ static int limits_wrap_call(lua_State *L)
         lua_concat(L, 2);
     }
     return lua_error(L);
+}
+
+/* coroutine.resume (upvalue 1: the original, 2: the limits): the
+ * coroutine hooked, then as limits_wrapped. */
+static int limits_resume(lua_State *L)
+{
+    limits_hook_thread(lua_tothread(L, 1), lua_touserdata(L, lua_upvalueindex(2)));
+    return limits_wrapped(L);
+}
+
+void mw_lua_limits_rehook(lua_State *L)
+{
+    limits_box *box = limits_box_of(L);
+    if (box != NULL && box->lim->armed)
+        lua_sethook(L, limits_hook, LUA_MASKCOUNT | box->lim->chained_mask,
+                    limits_step(box->lim));
+    else
+        lua_sethook(L, NULL, 0, 0);
 }
 
 /* coroutine.wrap, counted, making limits_wrap_call (upvalue 1: unused,
@@ -309,7 +341,7 @@ void mw_lua_limits_open(lua_State *L, mw_lua_limits *lim)
     limits_wrap(L, lim, "xpcall", limits_xpcall);
     lua_pop(L, 1);
     if (lua_getglobal(L, "coroutine") == LUA_TTABLE) {
-        limits_wrap(L, lim, "resume", limits_wrapped);
+        limits_wrap(L, lim, "resume", limits_resume);
         limits_wrap(L, lim, "close", limits_close);
         limits_wrap(L, lim, "wrap", limits_cowrap);
         if (lua_getfield(L, -1, "create") == LUA_TFUNCTION) {

@@ -99,6 +99,11 @@ void mw_lua_limits_charge(lua_State *L, unsigned long work);
  * mw_lua_limits_charge outside a run. */
 void mw_lua_limits_coroutine(lua_State *L);
 
+/* Gives thread L the limits' count hook if a run is armed, else no
+ * hook: for a hook of its own that is done with the thread (a memory
+ * profile that has ended). */
+void mw_lua_limits_rehook(lua_State *L);
+
 /* The limits opened on L's state, or NULL. */
 mw_lua_limits *mw_lua_limits_get(lua_State *L);
 

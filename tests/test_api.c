@@ -18,6 +18,7 @@
 
 #include "core/alloc.h"
 #include "moonwatch.h"
+#include "runtime_fixture.h"
 
 /* {====================================================================
  * The runtime
@@ -38,21 +39,6 @@ static void record_print(void *ud, const char *text, size_t len)
         p->text[p->len] = '\0';
     }
     p->calls++;
-}
-
-static int rt_setup(void **state)
-{
-    mw_runtime *rt = mw_runtime_new(NULL);
-    if (rt == NULL)
-        return -1;
-    *state = rt;
-    return 0;
-}
-
-static int rt_teardown(void **state)
-{
-    mw_runtime_free(*state);
-    return 0;
 }
 
 static void test_runtime_call_detector(void **state)

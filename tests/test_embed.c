@@ -20,21 +20,7 @@
 
 #include "core/alloc.h"
 #include "moonwatch.h"
-
-static int rt_setup(void **state)
-{
-    mw_runtime *rt = mw_runtime_new(NULL);
-    if (rt == NULL)
-        return -1;
-    *state = rt;
-    return 0;
-}
-
-static int rt_teardown(void **state)
-{
-    mw_runtime_free(*state);
-    return 0;
-}
+#include "runtime_fixture.h"
 
 static double seconds(void)
 {

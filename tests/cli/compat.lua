@@ -394,14 +394,7 @@ local compared = {
     interrupt = true },
 
   -- plain Lua programs
-  { name = "stdlib: strings, utf8, numbers",
-    args = { "fixtures/stdlib_strings.lua" } },
-  { name = "stdlib: tables and sorting",
-    args = { "fixtures/stdlib_tables.lua" } },
-  { name = "stdlib: coroutines",
-    args = { "fixtures/stdlib_coroutines.lua" } },
-  { name = "stdlib: goto, integer division, to-be-closed",
-    args = { "fixtures/stdlib_control.lua" } },
+  -- (plain Lua programs are the files of tests/compat, compared below)
   { name = "the collector runs in generational mode",
     args = { "-e", "print(collectgarbage('isrunning'), "
                    .. "collectgarbage('incremental'), "

@@ -237,9 +237,14 @@ static int feed_push(lua_State *L)
     lua_pushvalue(L, values + 1);
     lua_call(L, 4, 2);
     int scores = lua_gettop(L) - 1, hits = scores + 1;
-    if (job->scores != NULL)
+    if (job->scores != NULL && lua_type(L, scores) == LUA_TUSERDATA) {
+        /* a series: one copy (nothing below allocates, so the pointer holds) */
+        memcpy(job->scores, mw_series_values(mw_lua_check_series(L, scores)),
+               job->n * sizeof *job->scores);
+    } else if (job->scores != NULL) {
         for (size_t i = 0; i < job->n; i++)
             job->scores[i] = feed_score(L, scores, i);
+    }
     lua_Integer nhits = luaL_len(L, hits);
     for (lua_Integer k = 1; k <= nhits; k++) {
         lua_geti(L, hits, k);
